@@ -1,0 +1,574 @@
+//! HF `config.json` I/O: read the RoPE settings of a model config in either the transformers
+//! 4.x form (`rope_scaling` with `type` or `rope_type`, top-level `rope_theta`,
+//! `partial_rotary_factor` and Phi-3's `original_max_position_embeddings`) or the v5 form
+//! (`rope_parameters`, with `rope_theta` inside), and write a [`Rope`] back as a config fragment
+//! that transformers loads.
+//!
+//! Reading follows transformers 5.23's standardisation (`standardize_rope_params`) with errors
+//! where it only warns:
+//! - `head_dim` comes from `head_dim` or `hidden_size / num_attention_heads`;
+//! - `rope_theta` defaults to 10000; `rope_type` to `default`; legacy `type` is accepted (and
+//!   must agree with `rope_type` when both are given);
+//! - for `yarn`, `longrope` and `llama3`, a top-level `original_max_position_embeddings` takes
+//!   priority over the one in the dict (as in HF; Phi-3 stores it there, and Phi-3's class
+//!   default 4096 applies when a `phi3` config has neither);
+//! - `su`, and `yarn` in a `phi3` config, mean `longrope` (Phi3Config's mapping);
+//! - keys a type does not accept, unknown types, missing required keys, wrong JSON types and
+//!   invalid values are [`RopeError`]s naming the field.
+//!
+//! Methods transformers cannot express exactly (NTK-aware, ABF, entropy-aware ABF, dynamic
+//! YaRN, E²-LLM, LongRoPE with start tokens, dynamic rescale, the monotonic constraint or the
+//! `yarn` attention policy) are written as the closest loadable form plus a top-level `rope_ext`
+//! object holding the full method; [`read_config`] prefers `rope_ext` when present, so a written
+//! fragment reads back to the same [`Rope`]. Our extension type names (`eabf`, `dynamic_yarn` /
+//! `dynamic-yarn`, `ntk_aware`, `abf`, `e2llm`) are also accepted in `rope_scaling`.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::RopeError;
+use crate::layout::PairLayout;
+use crate::methods::abf::Abf;
+use crate::methods::dynamic_ntk::DynamicNtk;
+use crate::methods::e2llm::E2Llm;
+use crate::methods::eabf::EntropyAwareAbf;
+use crate::methods::linear::Linear;
+use crate::methods::llama3::Llama3;
+use crate::methods::longrope::{LongRope, LongRopeAttention};
+use crate::methods::ntk_aware::NtkAware;
+use crate::methods::proportional::Proportional;
+use crate::methods::yarn::{DynamicYarn, Yarn};
+use crate::rope::{DEFAULT_THETA, Rope, RopeConfig};
+use crate::scaling::RopeScaling;
+
+/// Phi3Config's class default for `original_max_position_embeddings`.
+pub const PHI3_ORIGINAL_MAX_POSITION_EMBEDDINGS: usize = 4096;
+/// The top-level key of our extension.
+pub const EXTENSION_KEY: &str = "rope_ext";
+
+/// Which transformers config form to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HfForm {
+    /// transformers ≥ 5: `rope_parameters` with `rope_theta` inside.
+    #[default]
+    V5,
+    /// transformers 4.x: `rope_scaling` (or `null`) and top-level `rope_theta`.
+    V4,
+}
+
+/// Reads the RoPE specification of a model from the text of its `config.json`.
+pub fn read_config_str(text: &str) -> Result<Rope, RopeError> {
+    read_config(&serde_json::from_str(text)?)
+}
+
+/// Reads the RoPE specification of a model from its parsed `config.json`.
+pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
+    let top = config
+        .as_object()
+        .ok_or_else(|| wrong_type("config", "an object", config))?;
+    let head_dim = head_dim(top)?;
+    let max_position_embeddings = required_usize(top, "max_position_embeddings", "config")?;
+    let model_type = top.get("model_type").and_then(Value::as_str).unwrap_or("");
+
+    let (dict, v5) = rope_dict(top)?;
+    let empty = Map::new();
+    let dict = dict.unwrap_or(&empty);
+    let mut keys = Keys::new(dict, rope_type(dict, model_type)?);
+
+    // `rope_theta` and `partial_rotary_factor` live in the dict in v5, at the top level in 4.x.
+    let scope = if v5 { dict } else { top };
+    let rope_theta = opt_f64(scope, "rope_theta", "rope_theta")?.unwrap_or(DEFAULT_THETA);
+    let partial_rotary_factor =
+        opt_f64(scope, "partial_rotary_factor", "partial_rotary_factor")?.unwrap_or(1.0);
+    if v5 {
+        keys.accept(&["rope_theta", "partial_rotary_factor"]);
+    }
+    let top_original = opt_usize(
+        top,
+        "original_max_position_embeddings",
+        "original_max_position_embeddings",
+    )?;
+    let original = |keys: &mut Keys| -> Result<Option<usize>, RopeError> {
+        let own = keys.opt_usize("original_max_position_embeddings")?;
+        Ok(top_original
+            .or(own)
+            .or_else(|| (model_type == "phi3").then_some(PHI3_ORIGINAL_MAX_POSITION_EMBEDDINGS)))
+    };
+
+    let scaling = match keys.rope_type.as_str() {
+        "default" => RopeScaling::Default,
+        "linear" => RopeScaling::Linear(Linear {
+            factor: keys.req_f64("factor")?,
+        }),
+        "dynamic" => RopeScaling::DynamicNtk(DynamicNtk {
+            factor: keys.req_f64("factor")?,
+        }),
+        "ntk_aware" => RopeScaling::NtkAware(NtkAware {
+            factor: keys.req_f64("factor")?,
+        }),
+        "abf" => RopeScaling::Abf(Abf { theta: rope_theta }),
+        "yarn" => {
+            let original = original(&mut keys)?;
+            RopeScaling::Yarn(read_yarn(&mut keys, original, max_position_embeddings)?)
+        }
+        "dynamic_yarn" | "dynamic-yarn" => {
+            let original = original(&mut keys)?;
+            let mut yarn = read_yarn(&mut keys, original, max_position_embeddings)?;
+            if !keys.opt_bool("finetuned")?.unwrap_or(false) {
+                yarn.factor = 1.0;
+            }
+            RopeScaling::DynamicYarn(DynamicYarn { yarn })
+        }
+        "longrope" => RopeScaling::LongRope(LongRope {
+            short_factor: keys.req_list("short_factor")?,
+            long_factor: keys.req_list("long_factor")?,
+            factor: keys.opt_f64("factor")?,
+            attention: keys
+                .opt_f64("attention_factor")?
+                .map_or(LongRopeAttention::Su, LongRopeAttention::Explicit),
+            original_max_position_embeddings: original(&mut keys)?,
+            ..LongRope::default()
+        }),
+        "llama3" => RopeScaling::Llama3(Llama3 {
+            factor: keys.req_f64("factor")?,
+            low_freq_factor: keys.req_f64("low_freq_factor")?,
+            high_freq_factor: keys.req_f64("high_freq_factor")?,
+            original_max_position_embeddings: original(&mut keys)?
+                .ok_or_else(|| keys.missing("original_max_position_embeddings"))?,
+        }),
+        "proportional" => RopeScaling::Proportional(Proportional {
+            factor: keys.opt_f64("factor")?.unwrap_or(1.0),
+        }),
+        "eabf" => {
+            // The reference patch requires `factor` (a float > 1) and otherwise ignores it; the
+            // base is its hard-coded 500,000.
+            keys.accept(&["factor"]);
+            RopeScaling::EntropyAwareAbf(EntropyAwareAbf {
+                context: original(&mut keys)?,
+                ..EntropyAwareAbf::default()
+            })
+        }
+        "e2llm" => RopeScaling::E2Llm(E2Llm {
+            original_max_position_embeddings: original(&mut keys)?,
+            scale: keys.opt_f64("factor")?,
+        }),
+        other => {
+            return Err(RopeError::UnknownRopeType {
+                rope_type: other.to_string(),
+            });
+        }
+    };
+    keys.finish()?;
+
+    let scaling = match top.get(EXTENSION_KEY) {
+        None | Some(Value::Null) => scaling,
+        Some(ext) => RopeScaling::deserialize_ext(ext)?,
+    };
+    Rope::new(RopeConfig {
+        head_dim,
+        partial_rotary_factor,
+        rope_theta,
+        max_position_embeddings,
+        scaling,
+        layout: PairLayout::HalfSplit,
+    })
+}
+
+impl RopeScaling {
+    fn deserialize_ext(ext: &Value) -> Result<Self, RopeError> {
+        serde::Deserialize::deserialize(ext).map_err(|e: serde_json::Error| RopeError::WrongType {
+            field: format!("{EXTENSION_KEY}: {e}"),
+            expected: "a rope-ext method object",
+            found: ext.to_string(),
+        })
+    }
+}
+
+/// Writes `rope` as the keys to merge into a `config.json` that transformers (4.x or ≥ 5,
+/// per `form`) loads: `max_position_embeddings`, `head_dim`, the RoPE dict (and `rope_theta`
+/// and `partial_rotary_factor` at the top level in the 4.x form), plus `rope_ext` when
+/// transformers cannot express the method exactly.
+pub fn write_config(rope: &Rope, form: HfForm) -> Value {
+    let cfg = rope.config();
+    let ctx = rope.context();
+    let mut theta = cfg.rope_theta;
+    let mut dict = Map::new();
+    let mut exact = true;
+    let put = |d: &mut Map<String, Value>, k: &str, v: Value| {
+        d.insert(k.to_string(), v);
+    };
+    let rope_type = match &cfg.scaling {
+        RopeScaling::Default => "default",
+        RopeScaling::Linear(m) => {
+            put(&mut dict, "factor", json!(m.factor));
+            "linear"
+        }
+        RopeScaling::DynamicNtk(m) => {
+            put(&mut dict, "factor", json!(m.factor));
+            "dynamic"
+        }
+        RopeScaling::NtkAware(m) => {
+            theta = m.base(ctx);
+            exact = false;
+            "default"
+        }
+        RopeScaling::Abf(m) => {
+            theta = m.theta;
+            exact = false;
+            "default"
+        }
+        RopeScaling::EntropyAwareAbf(m) => {
+            theta = m.theta;
+            exact = false;
+            "default"
+        }
+        RopeScaling::Yarn(m) => {
+            write_yarn(&mut dict, m);
+            "yarn"
+        }
+        RopeScaling::DynamicYarn(m) => {
+            write_yarn(&mut dict, &m.yarn);
+            exact = false;
+            "yarn"
+        }
+        RopeScaling::LongRope(m) => {
+            put(&mut dict, "short_factor", json!(m.short_factor));
+            put(&mut dict, "long_factor", json!(m.long_factor));
+            if let Some(f) = m.factor {
+                put(&mut dict, "factor", json!(f));
+            }
+            if let Some(l) = m.original_max_position_embeddings {
+                put(&mut dict, "original_max_position_embeddings", json!(l));
+            }
+            match m.attention {
+                LongRopeAttention::Su => {}
+                LongRopeAttention::Explicit(a) => put(&mut dict, "attention_factor", json!(a)),
+                LongRopeAttention::Yarn => {
+                    put(
+                        &mut dict,
+                        "attention_factor",
+                        json!(m.attention_factor(ctx)),
+                    );
+                    exact = false;
+                }
+            }
+            exact &= m.start_tokens == 0 && !m.dynamic_rescale && !m.monotonic;
+            "longrope"
+        }
+        RopeScaling::Llama3(m) => {
+            put(&mut dict, "factor", json!(m.factor));
+            put(&mut dict, "low_freq_factor", json!(m.low_freq_factor));
+            put(&mut dict, "high_freq_factor", json!(m.high_freq_factor));
+            put(
+                &mut dict,
+                "original_max_position_embeddings",
+                json!(m.original_max_position_embeddings),
+            );
+            "llama3"
+        }
+        RopeScaling::Proportional(m) => {
+            put(&mut dict, "factor", json!(m.factor));
+            "proportional"
+        }
+        RopeScaling::E2Llm(m) => {
+            exact = false;
+            let g = m.scale(ctx, Some(ctx.max_position_embeddings));
+            if g > 1.0 {
+                put(&mut dict, "factor", json!(g));
+                "linear"
+            } else {
+                "default"
+            }
+        }
+    };
+    dict.insert("rope_type".into(), json!(rope_type));
+
+    let mut out = Map::new();
+    out.insert(
+        "max_position_embeddings".into(),
+        json!(cfg.max_position_embeddings),
+    );
+    out.insert("head_dim".into(), json!(cfg.head_dim));
+    let partial = (cfg.partial_rotary_factor != 1.0).then(|| json!(cfg.partial_rotary_factor));
+    match form {
+        HfForm::V5 => {
+            dict.insert("rope_theta".into(), json!(theta));
+            if let Some(p) = partial {
+                dict.insert("partial_rotary_factor".into(), p);
+            }
+            out.insert("rope_parameters".into(), Value::Object(dict));
+        }
+        HfForm::V4 => {
+            out.insert("rope_theta".into(), json!(theta));
+            if let Some(p) = partial {
+                out.insert("partial_rotary_factor".into(), p);
+            }
+            let scaling = if rope_type == "default" {
+                Value::Null
+            } else {
+                Value::Object(dict)
+            };
+            out.insert("rope_scaling".into(), scaling);
+        }
+    }
+    if !exact {
+        let ext = serde_json::to_value(&cfg.scaling).unwrap_or(Value::Null);
+        out.insert(EXTENSION_KEY.into(), ext);
+    }
+    Value::Object(out)
+}
+
+fn write_yarn(dict: &mut Map<String, Value>, m: &Yarn) {
+    dict.insert("factor".into(), json!(m.factor));
+    let opts = [
+        ("beta_fast", m.beta_fast),
+        ("beta_slow", m.beta_slow),
+        ("mscale", m.mscale),
+        ("mscale_all_dim", m.mscale_all_dim),
+        ("attention_factor", m.attention_factor),
+    ];
+    for (k, v) in opts {
+        if let Some(v) = v {
+            dict.insert(k.into(), json!(v));
+        }
+    }
+    if let Some(l) = m.original_max_position_embeddings {
+        dict.insert("original_max_position_embeddings".into(), json!(l));
+    }
+    if let Some(t) = m.truncate {
+        dict.insert("truncate".into(), json!(t));
+    }
+}
+
+fn read_yarn(keys: &mut Keys, original: Option<usize>, max_pos: usize) -> Result<Yarn, RopeError> {
+    // transformers 5.23: a null `factor` means `max_position_embeddings / original`.
+    let factor = match keys.dict.get("factor") {
+        Some(Value::Null) => {
+            keys.accept(&["factor"]);
+            original
+                .map(|l| max_pos as f64 / l as f64)
+                .ok_or_else(|| keys.missing("factor"))?
+        }
+        _ => keys.req_f64("factor")?,
+    };
+    Ok(Yarn {
+        factor,
+        original_max_position_embeddings: original,
+        beta_fast: keys.opt_f64("beta_fast")?,
+        beta_slow: keys.opt_f64("beta_slow")?,
+        mscale: keys.opt_f64("mscale")?,
+        mscale_all_dim: keys.opt_f64("mscale_all_dim")?,
+        attention_factor: keys.opt_f64("attention_factor")?,
+        truncate: keys.opt_bool("truncate")?,
+    })
+}
+
+/// The RoPE dict and whether it is the v5 form.
+fn rope_dict(top: &Map<String, Value>) -> Result<(Option<&Map<String, Value>>, bool), RopeError> {
+    let get = |k: &str| top.get(k).filter(|v| !v.is_null());
+    match (get("rope_scaling"), get("rope_parameters")) {
+        (Some(_), Some(_)) => Err(RopeError::Unsupported {
+            method: "config",
+            field: "rope_scaling",
+            value: "both rope_scaling and rope_parameters".into(),
+            reason: "a config must use one form; transformers would silently prefer rope_scaling",
+        }),
+        (Some(v), None) => Ok((
+            Some(
+                v.as_object()
+                    .ok_or_else(|| wrong_type("rope_scaling", "an object", v))?,
+            ),
+            false,
+        )),
+        (None, Some(v)) => {
+            let d = v
+                .as_object()
+                .ok_or_else(|| wrong_type("rope_parameters", "an object", v))?;
+            if d.values().any(Value::is_object) {
+                return Err(RopeError::Unsupported {
+                    method: "config",
+                    field: "rope_parameters",
+                    value: v.to_string(),
+                    reason: "per-layer-type RoPE parameters are not supported",
+                });
+            }
+            Ok((Some(d), true))
+        }
+        (None, None) => Ok((None, false)),
+    }
+}
+
+fn rope_type(dict: &Map<String, Value>, model_type: &str) -> Result<String, RopeError> {
+    let get = |k: &str| -> Result<Option<&str>, RopeError> {
+        match dict.get(k) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(v) => Err(wrong_type(k, "a string", v)),
+        }
+    };
+    let name = match (get("rope_type")?, get("type")?) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(RopeError::Unsupported {
+                method: "config",
+                field: "type",
+                value: b.to_string(),
+                reason: "`type` and `rope_type` disagree",
+            });
+        }
+        (Some(a), _) | (None, Some(a)) => a,
+        (None, None) => "default",
+    };
+    Ok(match name {
+        "su" => "longrope",
+        "yarn" if model_type == "phi3" => "longrope",
+        n => n,
+    }
+    .to_string())
+}
+
+fn head_dim(top: &Map<String, Value>) -> Result<usize, RopeError> {
+    if let Some(h) = opt_usize(top, "head_dim", "head_dim")? {
+        return Ok(h);
+    }
+    let hidden = required_usize(top, "hidden_size", "config")?;
+    let heads = required_usize(top, "num_attention_heads", "config")?;
+    if heads == 0 {
+        return Err(RopeError::BadInteger {
+            method: "config",
+            field: "num_attention_heads",
+            value: 0,
+            expected: ">= 1",
+        });
+    }
+    Ok(hidden / heads)
+}
+
+/// Tracks which keys of the RoPE dict were used, to reject the rest.
+struct Keys<'a> {
+    dict: &'a Map<String, Value>,
+    rope_type: String,
+    used: Vec<&'static str>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(dict: &'a Map<String, Value>, rope_type: String) -> Self {
+        Keys {
+            dict,
+            rope_type,
+            used: vec!["rope_type", "type"],
+        }
+    }
+
+    fn accept(&mut self, keys: &[&'static str]) {
+        self.used.extend_from_slice(keys);
+    }
+
+    fn missing(&self, key: &'static str) -> RopeError {
+        RopeError::MissingKey {
+            rope_type: self.rope_type.clone(),
+            key,
+        }
+    }
+
+    fn get(&mut self, key: &'static str) -> Option<&'a Value> {
+        self.used.push(key);
+        self.dict.get(key).filter(|v| !v.is_null())
+    }
+
+    fn opt_f64(&mut self, key: &'static str) -> Result<Option<f64>, RopeError> {
+        self.get(key).map(|v| number(key, v)).transpose()
+    }
+
+    fn req_f64(&mut self, key: &'static str) -> Result<f64, RopeError> {
+        self.opt_f64(key)?.ok_or_else(|| self.missing(key))
+    }
+
+    fn opt_usize(&mut self, key: &'static str) -> Result<Option<usize>, RopeError> {
+        self.get(key).map(|v| integer(key, v)).transpose()
+    }
+
+    fn opt_bool(&mut self, key: &'static str) -> Result<Option<bool>, RopeError> {
+        self.get(key)
+            .map(|v| v.as_bool().ok_or_else(|| wrong_type(key, "a boolean", v)))
+            .transpose()
+    }
+
+    fn req_list(&mut self, key: &'static str) -> Result<Vec<f64>, RopeError> {
+        let v = self.get(key).ok_or_else(|| self.missing(key))?;
+        let items = v
+            .as_array()
+            .ok_or_else(|| wrong_type(key, "a list of numbers", v))?;
+        items.iter().map(|x| number(key, x)).collect()
+    }
+
+    fn finish(self) -> Result<(), RopeError> {
+        match self.dict.keys().find(|k| !self.used.contains(&k.as_str())) {
+            None => Ok(()),
+            Some(k) => Err(RopeError::UnknownKey {
+                rope_type: self.rope_type,
+                key: k.clone(),
+            }),
+        }
+    }
+}
+
+fn wrong_type(field: &str, expected: &'static str, found: &Value) -> RopeError {
+    RopeError::WrongType {
+        field: field.to_string(),
+        expected,
+        found: found.to_string(),
+    }
+}
+
+fn number(field: &str, v: &Value) -> Result<f64, RopeError> {
+    v.as_f64().ok_or_else(|| wrong_type(field, "a number", v))
+}
+
+fn integer(field: &str, v: &Value) -> Result<usize, RopeError> {
+    v.as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| wrong_type(field, "a non-negative integer", v))
+}
+
+fn opt_f64(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<f64>, RopeError> {
+    map.get(key)
+        .filter(|v| !v.is_null())
+        .map(|v| number(field, v))
+        .transpose()
+}
+
+fn opt_usize(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<usize>, RopeError> {
+    map.get(key)
+        .filter(|v| !v.is_null())
+        .map(|v| integer(field, v))
+        .transpose()
+}
+
+fn required_usize(
+    map: &Map<String, Value>,
+    key: &'static str,
+    scope: &str,
+) -> Result<usize, RopeError> {
+    opt_usize(map, key, key)?.ok_or_else(|| RopeError::MissingKey {
+        rope_type: scope.to_string(),
+        key,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::methods::abf::PAPER_THETA;
+
+    #[test]
+    fn eabf_base_is_the_papers() {
+        let rope = read_config(&json!({
+            "hidden_size": 4096, "num_attention_heads": 32, "max_position_embeddings": 4096,
+            "rope_scaling": {"type": "eabf", "factor": 4}
+        }))
+        .unwrap();
+        match rope.scaling() {
+            RopeScaling::EntropyAwareAbf(m) => assert_eq!(m.theta, PAPER_THETA),
+            other => panic!("read as {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! # rope-ext
+//!
+//! RoPE context-window extension for large language models. This facade re-exports the
+//! workspace's library crates; the programs in `examples/` compose them.
+
+#![deny(missing_docs)]
+
+pub use rope_ext_core;
