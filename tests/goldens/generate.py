@@ -231,13 +231,13 @@ for hd, prf, f in ((128, 0.25, 1.0), (256, 0.25, 8.0), (64, 0.5, 2.0)):
 # --- methods transformers expresses as plain rope_theta or linear ---
 for hd in (64, 128):
     case(f"abf_hd{hd}", llama(hd, 500_000.0, 4096),
-         our_config=llama(hd, 10_000.0, 4096, rope_ext={"method": "abf", "theta": 500_000.0}))
+         our_config=llama(hd, 10_000.0, 4096, rope_ext={"rope_theta": 10_000.0, "method": "abf", "theta": 500_000.0}))
     case(f"eabf_hd{hd}", llama(hd, 500_000.0, 4096),
          our_config=llama(hd, 10_000.0, 4096, {"type": "eabf", "factor": 4.0}))
     for s in (2.0, 4.0):
         d = float(hd)
         case(f"ntk_aware_hd{hd}_s{s}", llama(hd, 10_000.0 * s ** (d / (d - 2)), 4096),
-             our_config=llama(hd, 10_000.0, 4096, rope_ext={"method": "ntk_aware", "factor": s}))
+             our_config=llama(hd, 10_000.0, 4096, rope_ext={"rope_theta": 10_000.0, "method": "ntk_aware", "factor": s}))
 for n, g in ((None, 1.0), (4096, 1.0), (4097, 2.0), (16384, 4.0)):
     hf = llama(128, 10_000.0, 4096, {"rope_type": "linear", "factor": g}) if g > 1 else llama(128, 10_000.0, 4096)
     case(f"e2llm_n{n}", hf, seq_lens=(n,), our_config=llama(128, 10_000.0, 4096, {"rope_type": "e2llm"}))

@@ -159,9 +159,9 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
     };
     keys.finish()?;
 
-    let scaling = match top.get(EXTENSION_KEY) {
-        None | Some(Value::Null) => scaling,
-        Some(ext) => RopeScaling::deserialize_ext(ext)?,
+    let (rope_theta, scaling) = match top.get(EXTENSION_KEY) {
+        None | Some(Value::Null) => (rope_theta, scaling),
+        Some(ext) => read_extension(ext)?,
     };
     Rope::new(RopeConfig {
         head_dim,
@@ -173,14 +173,29 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
     })
 }
 
-impl RopeScaling {
-    fn deserialize_ext(ext: &Value) -> Result<Self, RopeError> {
-        serde::Deserialize::deserialize(ext).map_err(|e: serde_json::Error| RopeError::WrongType {
-            field: format!("{EXTENSION_KEY}: {e}"),
-            expected: "a rope-ext method object",
-            found: ext.to_string(),
-        })
-    }
+/// Reads our `rope_ext` object: the base model's `rope_theta` and the method, tagged by
+/// `method`.
+fn read_extension(ext: &Value) -> Result<(f64, RopeScaling), RopeError> {
+    let mut map = ext
+        .as_object()
+        .cloned()
+        .ok_or_else(|| wrong_type(EXTENSION_KEY, "an object", ext))?;
+    let theta = map
+        .remove("rope_theta")
+        .ok_or_else(|| RopeError::MissingKey {
+            rope_type: EXTENSION_KEY.to_string(),
+            key: "rope_theta",
+        })?;
+    let theta = number("rope_ext.rope_theta", &theta)?;
+    let scaling =
+        serde::Deserialize::deserialize(Value::Object(map)).map_err(|e: serde_json::Error| {
+            RopeError::WrongType {
+                field: format!("{EXTENSION_KEY}: {e}"),
+                expected: "a rope-ext method object",
+                found: ext.to_string(),
+            }
+        })?;
+    Ok((theta, scaling))
 }
 
 /// Writes `rope` as the keys to merge into a `config.json` that transformers (4.x or ≥ 5,
@@ -311,7 +326,11 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
         }
     }
     if !exact {
-        let ext = serde_json::to_value(&cfg.scaling).unwrap_or(Value::Null);
+        // Serialising our own plain data types cannot fail.
+        let mut ext = serde_json::to_value(&cfg.scaling).unwrap_or_default();
+        if let Some(map) = ext.as_object_mut() {
+            map.insert("rope_theta".into(), json!(cfg.rope_theta));
+        }
         out.insert(EXTENSION_KEY.into(), ext);
     }
     Value::Object(out)
