@@ -1,0 +1,83 @@
+//! The `rope_tables` example is a user-facing contract: its output keys, its values (those of
+//! the library) and its failure mode (status 1, the typed error on stderr).
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use rope_ext::rope_ext_core::hf::read_config_str;
+use serde_json::Value;
+
+/// `cargo test` builds the examples beside the test binaries: target/<profile>/examples.
+fn rope_tables(args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = dir.join("examples").join(format!("rope_tables{}", std::env::consts::EXE_SUFFIX));
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+}
+
+fn config(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/configs").join(name).display().to_string()
+}
+
+#[test]
+fn prints_the_library_tables_as_json() {
+    let path = config("llama-2-7b-yarn-64k.json");
+    let out = rope_tables(&[&path, "--seq-len", "8192", "--positions", "3..6"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rope = read_config_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let f = rope.frequencies(Some(8192));
+    assert_eq!(v["rope_type"], "yarn");
+    assert_eq!(v["rotary_dim"], 128);
+    assert_eq!(v["attention_factor"].as_f64().unwrap(), f.attention_factor);
+    let inv: Vec<f64> = serde_json::from_value(v["inv_freq"].clone()).unwrap();
+    assert_eq!(inv, f.inv_freq);
+    let cos: Vec<Vec<f32>> = serde_json::from_value(v["cos"].clone()).unwrap();
+    let table = rope.table([3.0, 4.0, 5.0], Some(8192));
+    assert_eq!(cos.len(), 3);
+    assert_eq!(cos[2].as_slice(), table.cos_row(2).unwrap());
+    assert_eq!(v["positions"], serde_json::json!([3, 4, 5]));
+}
+
+#[test]
+fn seq_len_selects_the_regime_of_length_dependent_methods() {
+    let dir = std::env::temp_dir().join(format!("rope_tables_cli_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("dynamic.json");
+    std::fs::write(&path, r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 2}}"#).unwrap();
+    let first_freq = |seq: &str| {
+        let out = rope_tables(&[path.to_str().unwrap(), "--seq-len", seq]);
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["inv_freq"][31].as_f64().unwrap()
+    };
+    assert_eq!(first_freq("4096"), first_freq("100"));
+    assert!(first_freq("16384") < first_freq("4096"));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_input_exits_nonzero_with_the_error_on_stderr() {
+    let dir = std::env::temp_dir().join(format!("rope_tables_bad_{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.json");
+    std::fs::write(&bad, r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 0.5}}"#).unwrap();
+    let truncated = dir.join("truncated.json");
+    std::fs::write(&truncated, r#"{"head_dim": 64, "max_posit"#).unwrap();
+    let good = config("llama-3.1-8b.json");
+    let cases: [(&[&str], &str); 6] = [
+        (&[bad.to_str().unwrap()], "linear: `factor` must be >= 1, got 0.5"),
+        (&[truncated.to_str().unwrap()], "config is not valid JSON"),
+        (&["/nonexistent/config.json"], "/nonexistent/config.json"),
+        (&[&good, "--positions", "9..2"], "reversed"),
+        (&[&good, "--seq-len", "many"], "--seq-len"),
+        (&[&good, "--frobnicate"], "unknown option"),
+    ];
+    for (args, message) in cases {
+        let out = rope_tables(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty() && !stderr.contains("panicked"), "{args:?}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
