@@ -183,6 +183,23 @@ impl Rope {
         table
     }
 
+    /// cos/sin rows for the positions `range` with the frequencies in force at `seq_len`: the
+    /// same values as [`Rope::table`], built by the fast [`CosSinTable::for_range`].
+    pub fn table_range(&self, range: std::ops::Range<u64>, seq_len: Option<usize>) -> CosSinTable {
+        let freqs = self.frequencies(seq_len);
+        let start_tokens = match &self.config.scaling {
+            RopeScaling::LongRope(m) => m.start_tokens as u64,
+            _ => 0,
+        };
+        if range.start >= start_tokens {
+            return CosSinTable::for_range(&freqs, range);
+        }
+        let split = start_tokens.min(range.end);
+        let mut table = self.table_with(&freqs, (range.start..split).map(|m| m as f64));
+        table.append(CosSinTable::for_range(&freqs, split..range.end));
+        table
+    }
+
     /// The attention-logit multiplier of `layer` at 0-based query position `position`:
     /// entropy-aware ABF's `t(layer, i)`, 1 for every other method. (YaRN's and LongRoPE's
     /// factors act through cos/sin instead.)

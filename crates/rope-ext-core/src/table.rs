@@ -32,6 +32,66 @@ impl CosSinTable {
         table
     }
 
+    /// Builds the table for the contiguous integer positions `range`, much faster than
+    /// [`CosSinTable::new`] and as accurate.
+    ///
+    /// With `m = b + j`, `b` a multiple of a block width `B ≈ √len`, the angle-addition formulas
+    /// `cos(mθ) = cos(bθ)cos(jθ) − sin(bθ)sin(jθ)` and `sin(mθ) = sin(bθ)cos(jθ) + cos(bθ)sin(jθ)`
+    /// need only `(B + len/B) · pairs` f64 `sin_cos` calls instead of `len · pairs`; each entry
+    /// is then four f64 products. The f64 error (~1e-15) stays far below the final f32 rounding.
+    pub fn for_range(freqs: &RopeFrequencies, range: std::ops::Range<u64>) -> Self {
+        let len = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+        let pairs = freqs.inv_freq.len();
+        let mut table = CosSinTable::with_capacity(pairs, len);
+        if len == 0 {
+            return table;
+        }
+        let block = (len as f64).sqrt().ceil() as usize;
+        let a = freqs.attention_factor;
+        // cos/sin of jθ_i for j in 0..block, row-major [j, i]
+        let (mut cj, mut sj) = (
+            Vec::with_capacity(block * pairs),
+            Vec::with_capacity(block * pairs),
+        );
+        for j in 0..block {
+            for &theta in &freqs.inv_freq {
+                let (s, c) = (j as f64 * theta).sin_cos();
+                cj.push(c);
+                sj.push(s);
+            }
+        }
+        let (mut cb, mut sb) = (vec![0.0; pairs], vec![0.0; pairs]);
+        let mut m = range.start;
+        while m < range.end {
+            for (i, &theta) in freqs.inv_freq.iter().enumerate() {
+                (sb[i], cb[i]) = (m as f64 * theta).sin_cos();
+            }
+            let rows = block.min(usize::try_from(range.end - m).unwrap_or(block));
+            let at = table.cos.len();
+            table.cos.resize(at + rows * pairs, 0.0);
+            table.sin.resize(at + rows * pairs, 0.0);
+            let rows_out = table.cos[at..]
+                .chunks_exact_mut(pairs)
+                .zip(table.sin[at..].chunks_exact_mut(pairs));
+            for ((cos_row, sin_row), (cjr, sjr)) in
+                rows_out.zip(cj.chunks_exact(pairs).zip(sj.chunks_exact(pairs)))
+            {
+                for ((((co, so), (&c, &s)), &cj), &sj) in cos_row
+                    .iter_mut()
+                    .zip(sin_row.iter_mut())
+                    .zip(cb.iter().zip(&sb))
+                    .zip(cjr)
+                    .zip(sjr)
+                {
+                    *co = ((c * cj - s * sj) * a) as f32;
+                    *so = ((s * cj + c * sj) * a) as f32;
+                }
+            }
+            m += rows as u64;
+        }
+        table
+    }
+
     /// An empty table with room for `rows` rows of `pairs` entries.
     pub(crate) fn with_capacity(pairs: usize, rows: usize) -> Self {
         CosSinTable {
@@ -49,6 +109,13 @@ impl CosSinTable {
             self.cos.push((c * attention_factor) as f32);
             self.sin.push((s * attention_factor) as f32);
         }
+    }
+
+    /// Appends the rows of `other` (same number of pairs).
+    pub(crate) fn append(&mut self, mut other: CosSinTable) {
+        debug_assert_eq!(other.pairs, self.pairs);
+        self.cos.append(&mut other.cos);
+        self.sin.append(&mut other.sin);
     }
 
     /// Number of rows (positions).

@@ -245,6 +245,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn table_range_equals_table(
+        start in 0u64..3_000_000, len in 0u64..3000, scaling in static_methods(64), n_hat in 0usize..8,
+    ) {
+        let scaling = match scaling {
+            RopeScaling::LongRope(m) => RopeScaling::LongRope(LongRope { start_tokens: n_hat, ..m }),
+            other => other,
+        };
+        let r = rope(64, 10_000.0, 4096, scaling);
+        let start = if n_hat > 0 { start % 16 } else { start };
+        let fast = r.table_range(start..start + len, Some(100_000));
+        let slow = r.table((start..start + len).map(|m| m as f64), Some(100_000));
+        prop_assert_eq!(fast.len(), slow.len());
+        for (a, b) in fast.cos().iter().chain(fast.sin()).zip(slow.cos().iter().chain(slow.sin())) {
+            prop_assert!((a - b).abs() <= 2.5e-7, "{} vs {}", a, b);
+        }
+    }
+}
+
 /// The list length a LongRoPE strategy was drawn for (the other methods fit any model).
 fn scaling_pairs(s: &RopeScaling) -> Option<usize> {
     match s {
