@@ -381,8 +381,11 @@ fn read_yarn(keys: &mut Keys, original: Option<usize>, max_pos: usize) -> Result
     })
 }
 
+/// A JSON object.
+type Object = Map<String, Value>;
+
 /// The RoPE dict and whether it is the v5 form.
-fn rope_dict(top: &Map<String, Value>) -> Result<(Option<&Map<String, Value>>, bool), RopeError> {
+fn rope_dict(top: &Object) -> Result<(Option<&Object>, bool), RopeError> {
     let get = |k: &str| top.get(k).filter(|v| !v.is_null());
     match (get("rope_scaling"), get("rope_parameters")) {
         (Some(_), Some(_)) => Err(RopeError::Unsupported {
