@@ -20,6 +20,13 @@ fn rope_tables(args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
 }
 
+/// Writes a config into cargo's scratch directory for integration tests.
+fn scratch_config(name: &str, contents: &str) -> PathBuf {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rope_tables_{name}"));
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
 fn config(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("examples/configs")
@@ -54,28 +61,26 @@ fn prints_the_library_tables_as_json() {
 
 #[test]
 fn seq_len_selects_the_regime_of_length_dependent_methods() {
-    let dir = std::env::temp_dir().join(format!("rope_tables_cli_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("dynamic.json");
-    std::fs::write(&path, r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 2}}"#).unwrap();
-    let first_freq = |seq: &str| {
+    let path = scratch_config(
+        "dynamic.json",
+        r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 2}}"#,
+    );
+    let lowest_freq = |seq: &str| {
         let out = rope_tables(&[path.to_str().unwrap(), "--seq-len", seq]);
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["inv_freq"][31].as_f64().unwrap()
     };
-    assert_eq!(first_freq("4096"), first_freq("100"));
-    assert!(first_freq("16384") < first_freq("4096"));
-    std::fs::remove_dir_all(dir).unwrap();
+    assert_eq!(lowest_freq("4096"), lowest_freq("100"));
+    assert!(lowest_freq("16384") < lowest_freq("4096"));
 }
 
 #[test]
 fn bad_input_exits_nonzero_with_the_error_on_stderr() {
-    let dir = std::env::temp_dir().join(format!("rope_tables_bad_{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let bad = dir.join("bad.json");
-    std::fs::write(&bad, r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 0.5}}"#).unwrap();
-    let truncated = dir.join("truncated.json");
-    std::fs::write(&truncated, r#"{"head_dim": 64, "max_posit"#).unwrap();
+    let bad = scratch_config(
+        "bad.json",
+        r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 0.5}}"#,
+    );
+    let truncated = scratch_config("truncated.json", r#"{"head_dim": 64, "max_posit"#);
     let good = config("llama-3.1-8b.json");
     let cases: [(&[&str], &str); 6] = [
         (
@@ -98,5 +103,4 @@ fn bad_input_exits_nonzero_with_the_error_on_stderr() {
             "{args:?}"
         );
     }
-    std::fs::remove_dir_all(dir).unwrap();
 }
