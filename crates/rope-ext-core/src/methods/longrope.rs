@@ -63,6 +63,16 @@ pub struct LongRope {
     pub monotonic: bool,
 }
 
+/// LongRoPE's `su` attention factor, `sqrt(1 + ln s / ln L)` for `s > 1`, else 1; it multiplies
+/// cos and sin, so the logits by `1 + ln s / ln L`.
+pub fn su_attention_factor(scale: f64, original: usize) -> f64 {
+    if scale <= 1.0 {
+        1.0
+    } else {
+        (1.0 + scale.ln() / (original as f64).ln()).sqrt()
+    }
+}
+
 /// Checks the monotonic constraint `λ_i ≤ λ_{i+1}`.
 pub fn check_monotonic(field: &'static str, factors: &[f64]) -> Result<(), RopeError> {
     match factors.windows(2).position(|w| w[1] < w[0]) {
@@ -169,8 +179,7 @@ impl LongRope {
         match self.attention {
             LongRopeAttention::Explicit(a) => a,
             LongRopeAttention::Yarn => get_mscale(s, 1.0),
-            LongRopeAttention::Su if s <= 1.0 => 1.0,
-            LongRopeAttention::Su => (1.0 + s.ln() / (self.original(ctx) as f64).ln()).sqrt(),
+            LongRopeAttention::Su => su_attention_factor(s, self.original(ctx)),
         }
     }
 
