@@ -1,0 +1,188 @@
+//! Causal scaled dot-product attention, two ways:
+//!
+//! - [`AttentionImpl::Reference`]: `softmax(QKᵀ·s + mask)·V` with the `[b, h, n_q, n_k]` matrix
+//!   materialised, the plain path the tests compare against;
+//! - [`AttentionImpl::Chunked`]: queries in blocks, keys in chunks, online softmax (running
+//!   max `m`, normaliser `l`, accumulator), so no more than `[b, h, q_block, k_chunk]` scores
+//!   exist at once; key chunks entirely in a query block's future are skipped.
+//!
+//! Both can report each query row's attention entropy through an [`EntropyHook`], computed from
+//! the same running quantities as `rope_ext_entropy::StreamingEntropy` (`H = ln l − w/l` with
+//! `w = Σ e^(s−m)(s−m)`, rescaled when `m` grows), so the chunked path still never builds the
+//! full matrix. The hook is off by default and costs nothing when off.
+
+use burn::tensor::{Bool, Device, Tensor};
+use rope_ext_entropy::EntropyCollector;
+
+/// Which attention implementation runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttentionImpl {
+    /// Materialised scores (tests, short inputs).
+    Reference,
+    /// Online softmax over query blocks and key chunks.
+    Chunked {
+        /// Queries per block.
+        query_block: usize,
+        /// Keys per chunk.
+        key_chunk: usize,
+    },
+}
+
+impl Default for AttentionImpl {
+    fn default() -> Self {
+        AttentionImpl::Chunked {
+            query_block: 256,
+            key_chunk: 512,
+        }
+    }
+}
+
+/// Collects per-row attention entropies of every layer during a forward pass.
+#[derive(Debug, Default)]
+pub struct EntropyHook {
+    /// The statistics so far.
+    pub collector: EntropyCollector,
+}
+
+/// The inputs of one attention call.
+pub(crate) struct AttentionCall<'a> {
+    /// `[b, h, n_q, d]`, RoPE and logit scale applied.
+    pub q: Tensor<4>,
+    /// `[b, h, n_k, d]` (kv heads already repeated).
+    pub k: Tensor<4>,
+    /// `[b, h, n_k, d]`.
+    pub v: Tensor<4>,
+    /// Position of query 0 among the keys (`n_k − n_q` with a cache).
+    pub offset: usize,
+    /// `1/√d` (times any softmax multiplier).
+    pub scale: f64,
+    /// Layer index, for the hook.
+    pub layer: usize,
+    /// The hook, when collecting.
+    pub hook: Option<&'a mut EntropyHook>,
+}
+
+/// `true` where key `j` is in the future of query `i`: `j > offset + i`, for queries
+/// `q0..q0+nq` and keys `k0..k0+nk`.
+fn causal_mask(q0: usize, nq: usize, k0: usize, nk: usize, device: &Device) -> Tensor<4, Bool> {
+    let shift = q0 as i64 - k0 as i64;
+    // tril_mask marks elements above the `shift`-th diagonal: exactly j - i > shift.
+    Tensor::<2, Bool>::tril_mask([nq, nk], shift, device).unsqueeze::<4>()
+}
+
+/// Runs attention; returns `[b, h, n_q, d]`.
+pub(crate) fn attend(call: AttentionCall<'_>, imp: AttentionImpl) -> Tensor<4> {
+    match imp {
+        AttentionImpl::Reference => reference(call),
+        AttentionImpl::Chunked {
+            query_block,
+            key_chunk,
+        } => chunked(call, query_block.max(1), key_chunk.max(1)),
+    }
+}
+
+fn reference(call: AttentionCall<'_>) -> Tensor<4> {
+    let [_, _, nq, _] = call.q.dims();
+    let [_, _, nk, _] = call.k.dims();
+    let device = call.q.device();
+    let scores = call.q.matmul(call.k.swap_dims(2, 3)) * call.scale;
+    let scores = scores.mask_fill(
+        causal_mask(call.offset, nq, 0, nk, &device),
+        f32::NEG_INFINITY,
+    );
+    if let Some(hook) = call.hook {
+        let m = scores.clone().max_dim(3);
+        let shifted = scores.clone() - m;
+        let p = shifted.clone().exp();
+        let l = p.clone().sum_dim(3);
+        let w =
+            (p * shifted.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), 0.0)).sum_dim(3);
+        record(hook, call.layer, call.offset, l, w);
+    }
+    burn::tensor::activation::softmax(scores, 3).matmul(call.v)
+}
+
+fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Tensor<4> {
+    let [b, h, nq, d] = call.q.dims();
+    let [_, _, nk, _] = call.k.dims();
+    let device = call.q.device();
+    let mut outputs = Vec::with_capacity(nq.div_ceil(query_block));
+    let mut hook = call.hook;
+    for q0 in (0..nq).step_by(query_block) {
+        let q1 = (q0 + query_block).min(nq);
+        let q = call.q.clone().slice([0..b, 0..h, q0..q1, 0..d]);
+        let last_key = (call.offset + q1).min(nk); // keys 0..last_key are visible to some query
+        let mut m: Option<Tensor<4>> = None;
+        let (mut l, mut acc, mut w) = (None::<Tensor<4>>, None::<Tensor<4>>, None::<Tensor<4>>);
+        for k0 in (0..last_key).step_by(key_chunk) {
+            let k1 = (k0 + key_chunk).min(last_key);
+            let k = call.k.clone().slice([0..b, 0..h, k0..k1, 0..d]);
+            let v = call.v.clone().slice([0..b, 0..h, k0..k1, 0..d]);
+            let mut s = q.clone().matmul(k.swap_dims(2, 3)) * call.scale;
+            let needs_mask = k1 > call.offset + q0 + 1;
+            let mask =
+                needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, &device));
+            if let Some(mask) = &mask {
+                s = s.mask_fill(mask.clone(), f32::NEG_INFINITY);
+            }
+            let chunk_max = s.clone().max_dim(3);
+            let m_new = match &m {
+                None => chunk_max,
+                Some(m) => m.clone().max_pair(chunk_max),
+            };
+            let shifted = s - m_new.clone();
+            let p = shifted.clone().exp();
+            let p_sum = p.clone().sum_dim(3);
+            let pv = p.clone().matmul(v);
+            let chunk_w = hook.is_some().then(|| {
+                let safe = match &mask {
+                    Some(mask) => shifted.mask_fill(mask.clone(), 0.0),
+                    None => shifted,
+                };
+                (p * safe).sum_dim(3)
+            });
+            match (m.take(), l.take(), acc.take()) {
+                (Some(m_old), Some(l_old), Some(acc_old)) => {
+                    let delta = m_old - m_new.clone();
+                    let corr = delta.clone().exp();
+                    if let (Some(w_old), Some(cw)) = (w.take(), chunk_w) {
+                        w = Some(corr.clone() * (w_old + delta * l_old.clone()) + cw);
+                    }
+                    l = Some(l_old * corr.clone() + p_sum);
+                    acc = Some(acc_old * corr + pv);
+                }
+                _ => {
+                    w = chunk_w;
+                    l = Some(p_sum);
+                    acc = Some(pv);
+                }
+            }
+            m = Some(m_new);
+        }
+        let (l, acc) = (
+            l.expect("query block sees key 0"),
+            acc.expect("query block sees key 0"),
+        );
+        if let (Some(hook), Some(w)) = (hook.as_deref_mut(), w) {
+            record(hook, call.layer, call.offset + q0, l.clone(), w);
+        }
+        outputs.push(acc / l);
+    }
+    Tensor::cat(outputs, 2)
+}
+
+/// Records `H = ln l − w/l` for every row of a `[b, h, n, 1]` block starting at `position0`.
+fn record(hook: &mut EntropyHook, layer: usize, position0: usize, l: Tensor<4>, w: Tensor<4>) {
+    let [b, h, n, _] = l.dims();
+    let entropy = l.clone().log() - w / l;
+    let values = crate::model::to_host(entropy);
+    for bi in 0..b {
+        for hi in 0..h {
+            for i in 0..n {
+                let v = values[(bi * h + hi) * n + i];
+                hook.collector
+                    .record(layer, hi, position0 + i, f64::from(v).max(0.0));
+            }
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! # rope-ext-model
+//!
+//! LLaMA-family decoders over burn 0.22 that load HF checkpoints and run every RoPE scaling
+//! method of `rope-ext-core`: point it at a model directory, pick a backend, get the logits
+//! transformers would give.
+//!
+//! - [`Llama::load`] / [`Llama::save`]: HF directories (config.json in the 4.x or v5 form,
+//!   single or sharded safetensors in F32/F16/BF16), typed errors for anything missing, extra or
+//!   mis-shaped;
+//! - [`Llama::forward`]: logits with the scaled rotary encoding, grouped-query attention and
+//!   entropy-aware ABF's logit scalar; [`AttentionImpl`] picks the materialised reference or the
+//!   chunked online-softmax attention; [`EntropyHook`] collects attention entropies;
+//! - [`Backend`]: flex (default), libtorch (`tch`) or wgpu, by feature.
+
+#![deny(missing_docs)]
+
+pub mod attention;
+pub mod backend;
+pub mod config;
+pub mod error;
+pub mod model;
+pub mod rotary;
+pub mod weights;
+
+pub use attention::{AttentionImpl, EntropyHook};
+pub use backend::Backend;
+pub use config::LlamaConfig;
+pub use error::ModelError;
+pub use model::{ForwardOptions, KvCache, Llama};
+pub use rotary::Positions;

@@ -1,0 +1,299 @@
+//! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention with the
+//! scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
+//! (tied or untied).
+
+use burn::module::{Module, Param};
+use burn::nn::{Embedding, Linear, RmsNorm};
+use burn::tensor::activation::silu;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use rope_ext_core::RopeFrequencies;
+
+use crate::attention::{AttentionCall, AttentionImpl, EntropyHook, attend};
+use crate::config::LlamaConfig;
+use crate::error::ModelError;
+use crate::rotary::{self, Positions, RotaryTables};
+
+/// One decoder layer's attention.
+#[derive(Module, Debug)]
+pub struct Attention {
+    /// Query projection.
+    pub q_proj: Linear,
+    /// Key projection.
+    pub k_proj: Linear,
+    /// Value projection.
+    pub v_proj: Linear,
+    /// Output projection.
+    pub o_proj: Linear,
+}
+
+/// One decoder layer's SwiGLU MLP: `down(silu(gate(x)) ⊙ up(x))`.
+#[derive(Module, Debug)]
+pub struct Mlp {
+    /// Gate projection.
+    pub gate_proj: Linear,
+    /// Up projection.
+    pub up_proj: Linear,
+    /// Down projection.
+    pub down_proj: Linear,
+}
+
+/// One decoder layer.
+#[derive(Module, Debug)]
+pub struct DecoderLayer {
+    /// Attention.
+    pub self_attn: Attention,
+    /// MLP.
+    pub mlp: Mlp,
+    /// Norm before attention.
+    pub input_layernorm: RmsNorm,
+    /// Norm before the MLP.
+    pub post_attention_layernorm: RmsNorm,
+}
+
+/// The weights of a LLaMA-family model.
+#[derive(Module, Debug)]
+pub struct LlamaWeights {
+    /// Token embedding `[vocab, hidden]`.
+    pub embed_tokens: Embedding,
+    /// The decoder layers.
+    pub layers: Vec<DecoderLayer>,
+    /// Final norm.
+    pub norm: RmsNorm,
+    /// Output head; `None` when tied to the embedding.
+    pub lm_head: Option<Linear>,
+}
+
+/// Per-layer key/value cache: keys after RoPE, `[b, kv_heads, n, head_dim]`.
+#[derive(Debug, Clone, Default)]
+pub struct KvCache {
+    pub(crate) layers: Vec<(Tensor<4>, Tensor<4>)>,
+}
+
+impl KvCache {
+    /// Cached positions.
+    pub fn len(&self) -> usize {
+        self.layers.first().map_or(0, |(k, _)| k.dims()[2])
+    }
+
+    /// Whether nothing is cached.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Options of one forward call.
+#[derive(Debug, Default)]
+pub struct ForwardOptions<'a> {
+    /// Attention implementation.
+    pub attention: AttentionImpl,
+    /// Entropy statistics, when collecting.
+    pub entropy: Option<&'a mut EntropyHook>,
+}
+
+/// A LLaMA-family model: config and weights.
+#[derive(Debug)]
+pub struct Llama {
+    /// The architecture and RoPE settings.
+    pub config: LlamaConfig,
+    /// The weights.
+    pub weights: LlamaWeights,
+}
+
+impl Llama {
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.weights.norm.gamma.val().device()
+    }
+
+    /// Token ids `[b][n]` as an Int tensor, checked against the vocabulary.
+    pub fn tokens(&self, ids: &[Vec<u32>]) -> Result<Tensor<2, Int>, ModelError> {
+        let n = ids.first().map_or(0, Vec::len);
+        if n == 0 || ids.iter().any(|r| r.len() != n) {
+            return Err(ModelError::Input(
+                "token batches must be non-empty and of equal length",
+            ));
+        }
+        let mut flat = Vec::with_capacity(ids.len() * n);
+        for (i, &id) in ids.iter().flatten().enumerate() {
+            if id as usize >= self.config.vocab_size {
+                return Err(ModelError::TokenOutOfRange {
+                    id: i64::from(id),
+                    index: i,
+                    vocab_size: self.config.vocab_size,
+                });
+            }
+            flat.push(i64::from(id));
+        }
+        Ok(Tensor::from_data(
+            TensorData::new(flat, [ids.len(), n]),
+            &self.device(),
+        ))
+    }
+
+    /// Logits `[b, n, vocab]` for tokens at `positions` with frequencies `freqs`, extending
+    /// `cache` if given (its length must equal the first position for [`Positions::Range`]).
+    pub fn forward_with(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: &Positions,
+        freqs: &RopeFrequencies,
+        mut cache: Option<&mut KvCache>,
+        options: ForwardOptions<'_>,
+    ) -> Tensor<3> {
+        let c = &self.config;
+        let [b, n] = tokens.dims();
+        let device = tokens.device();
+        let rope = &c.rope;
+        let tables = RotaryTables::new(rope, freqs, positions, n, &device);
+        let logit_scales = self.logit_scales(positions, n, &device);
+        let mut hook = options.entropy;
+        let mut x = self.weights.embed_tokens.forward(tokens);
+        for (li, layer) in self.weights.layers.iter().enumerate() {
+            let h = layer.input_layernorm.forward(x.clone());
+            let a = &layer.self_attn;
+            let q = a
+                .q_proj
+                .forward(h.clone())
+                .reshape([b, n, c.num_attention_heads, c.head_dim])
+                .swap_dims(1, 2);
+            let k = a
+                .k_proj
+                .forward(h.clone())
+                .reshape([b, n, c.num_key_value_heads, c.head_dim])
+                .swap_dims(1, 2);
+            let v = a
+                .v_proj
+                .forward(h)
+                .reshape([b, n, c.num_key_value_heads, c.head_dim])
+                .swap_dims(1, 2);
+            let mut q = rotary::apply(q, &tables, rope.rotary_dim(), rope.layout());
+            let mut k = rotary::apply(k, &tables, rope.rotary_dim(), rope.layout());
+            let mut v = v;
+            if let Some(scales) = logit_scales
+                .as_ref()
+                .and_then(|s| s.get(li).cloned().flatten())
+            {
+                q = q * scales;
+            }
+            if let Some(cache) = cache.as_deref_mut() {
+                if let Some((ck, cv)) = cache.layers.get(li) {
+                    k = Tensor::cat(vec![ck.clone(), k], 2);
+                    v = Tensor::cat(vec![cv.clone(), v], 2);
+                }
+                if cache.layers.len() > li {
+                    cache.layers[li] = (k.clone(), v.clone());
+                } else {
+                    cache.layers.push((k.clone(), v.clone()));
+                }
+            }
+            let [_, _, nk, _] = k.dims();
+            let call = AttentionCall {
+                q,
+                k: repeat_kv(k, c.group_size()),
+                v: repeat_kv(v, c.group_size()),
+                offset: nk - n,
+                scale: 1.0 / (c.head_dim as f64).sqrt(),
+                layer: li,
+                hook: hook.as_deref_mut(),
+            };
+            let o = attend(call, options.attention).swap_dims(1, 2).reshape([
+                b,
+                n,
+                c.num_attention_heads * c.head_dim,
+            ]);
+            let x1 = x + a.o_proj.forward(o);
+            let h2 = layer.post_attention_layernorm.forward(x1.clone());
+            let m = &layer.mlp;
+            let mlp = m
+                .down_proj
+                .forward(silu(m.gate_proj.forward(h2.clone())) * m.up_proj.forward(h2));
+            x = x1 + mlp;
+        }
+        let x = self.weights.norm.forward(x);
+        match &self.weights.lm_head {
+            Some(head) => head.forward(x),
+            None => x.matmul(
+                self.weights
+                    .embed_tokens
+                    .weight
+                    .val()
+                    .transpose()
+                    .unsqueeze(),
+            ),
+        }
+    }
+
+    /// Logits `[b, n, vocab]` for a fresh sequence at positions `0..n`, with the frequencies a
+    /// freshly loaded transformers model would use at that length.
+    pub fn forward(&self, tokens: Tensor<2, Int>, options: ForwardOptions<'_>) -> Tensor<3> {
+        let [_, n] = tokens.dims();
+        let freqs = self.config.rope.frequencies(Some(n));
+        self.forward_with(
+            tokens,
+            &Positions::Range { start: 0 },
+            &freqs,
+            None,
+            options,
+        )
+    }
+
+    /// Entropy-aware ABF's per-layer logit multipliers as `[1, 1, n, 1]` tensors (`None` per
+    /// layer where all are 1), or `None` for other methods.
+    fn logit_scales(
+        &self,
+        positions: &Positions,
+        n: usize,
+        device: &Device,
+    ) -> Option<Vec<Option<Tensor<4>>>> {
+        let rope = &self.config.rope;
+        if !matches!(
+            rope.scaling(),
+            rope_ext_core::RopeScaling::EntropyAwareAbf(_)
+        ) {
+            return None;
+        }
+        let start = match positions {
+            Positions::Range { start } => *start,
+            Positions::PerSample(_) => 0,
+        };
+        Some(
+            (0..self.config.num_hidden_layers)
+                .map(|layer| {
+                    let s: Vec<f32> = (start..start + n)
+                        .map(|p| rope.logit_scale(layer, p as u64) as f32)
+                        .collect();
+                    s.iter()
+                        .any(|&v| v != 1.0)
+                        .then(|| Tensor::from_data(TensorData::new(s, [1, 1, n, 1]), device))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// `[b, kv, n, d]` → `[b, kv·g, n, d]`, head `kv·g + r` taking kv head `kv` (HF `repeat_kv`).
+fn repeat_kv(x: Tensor<4>, g: usize) -> Tensor<4> {
+    if g == 1 {
+        return x;
+    }
+    let [b, kv, n, d] = x.dims();
+    x.unsqueeze_dim::<5>(2)
+        .repeat_dim(2, g)
+        .reshape([b, kv * g, n, d])
+}
+
+/// Wraps a tensor as a parameter.
+pub(crate) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
+    Param::from_tensor(t)
+}
+
+/// A float tensor's values on the host, as f32.
+///
+/// # Panics
+/// Only if the backend cannot read back a float tensor as f32, which no burn backend does.
+pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("float tensors read back as f32")
+}

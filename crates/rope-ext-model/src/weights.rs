@@ -1,0 +1,428 @@
+//! Loading HF model directories and saving them back.
+//!
+//! A directory holds `config.json` and either `model.safetensors` or a sharded
+//! `model.safetensors.index.json` with its shards. Tensors are converted from F32, F16 or BF16
+//! to f32. Every tensor the config implies must be present with the right shape; any other
+//! tensor is an error (a checkpoint of another model), except rotary caches
+//! (`*.rotary_emb.inv_freq`), which older checkpoints store and which RoPE recomputes, and a
+//! tied model's `lm_head.weight` equal to its embedding. Linear weights are stored `[out, in]`
+//! in the file and `[in, out]` in burn.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use burn::nn::{Embedding, Linear, RmsNorm};
+use burn::tensor::{Device, Tensor, TensorData};
+use rope_ext_core::hf::{HfForm, write_config};
+use safetensors::{Dtype, SafeTensors};
+use serde_json::Value;
+
+use crate::config::LlamaConfig;
+use crate::error::ModelError;
+use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param, to_host};
+
+/// A host-side f32 tensor read from a checkpoint.
+struct HostTensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// Every tensor of a checkpoint, by HF name.
+struct Checkpoint {
+    tensors: BTreeMap<String, HostTensor>,
+}
+
+impl Checkpoint {
+    fn read(dir: &Path) -> Result<Self, ModelError> {
+        let single = dir.join("model.safetensors");
+        let index = dir.join("model.safetensors.index.json");
+        let files: Vec<PathBuf> = if single.exists() {
+            vec![single]
+        } else if index.exists() {
+            let text = read(&index)?;
+            let v: Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
+                path: index.clone(),
+                source,
+            })?;
+            let map = v
+                .get("weight_map")
+                .and_then(Value::as_object)
+                .ok_or_else(|| ModelError::Safetensors {
+                    path: index.clone(),
+                    message: "no `weight_map` object".into(),
+                })?;
+            let names: BTreeSet<&str> = map.values().filter_map(Value::as_str).collect();
+            if names.len() != map.len().min(names.len()) || map.values().any(|v| !v.is_string()) {
+                return Err(ModelError::Safetensors {
+                    path: index,
+                    message: "`weight_map` values must be file names".into(),
+                });
+            }
+            names.into_iter().map(|n| dir.join(n)).collect()
+        } else {
+            return Err(ModelError::Io {
+                path: single,
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "neither model.safetensors nor model.safetensors.index.json",
+                ),
+            });
+        };
+        let mut tensors = BTreeMap::new();
+        for path in files {
+            let bytes = std::fs::read(&path).map_err(|source| ModelError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::Safetensors {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            for (name, view) in st.tensors() {
+                let data = to_f32(&name, view.dtype(), view.data())?;
+                tensors.insert(
+                    name,
+                    HostTensor {
+                        shape: view.shape().to_vec(),
+                        data,
+                    },
+                );
+            }
+        }
+        Ok(Checkpoint { tensors })
+    }
+
+    fn take(&mut self, name: &str, expected: &[usize]) -> Result<HostTensor, ModelError> {
+        let t = self
+            .tensors
+            .remove(name)
+            .ok_or_else(|| ModelError::MissingTensor { name: name.into() })?;
+        if t.shape != expected {
+            return Err(ModelError::TensorShape {
+                name: name.into(),
+                found: t.shape,
+                expected: expected.to_vec(),
+            });
+        }
+        Ok(t)
+    }
+}
+
+fn read(path: &Path) -> Result<String, ModelError> {
+    std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+        path: path.into(),
+        source,
+    })
+}
+
+fn to_f32(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, ModelError> {
+    let words = |n: usize| bytes.chunks_exact(n);
+    Ok(match dtype {
+        Dtype::F32 => words(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+        Dtype::F16 => words(2)
+            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        Dtype::BF16 => words(2)
+            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
+            .collect(),
+        other => {
+            return Err(ModelError::TensorDtype {
+                name: name.into(),
+                dtype: format!("{other:?}"),
+            });
+        }
+    })
+}
+
+fn upload<const D: usize>(t: HostTensor, shape: [usize; D], device: &Device) -> Tensor<D> {
+    Tensor::from_data(TensorData::new(t.data, shape), device)
+}
+
+/// `[out, in]` in the file → burn `Linear` with weight `[in, out]`.
+fn linear(
+    ck: &mut Checkpoint,
+    name: &str,
+    d_in: usize,
+    d_out: usize,
+    bias: bool,
+    device: &Device,
+) -> Result<Linear, ModelError> {
+    let w = ck.take(&format!("{name}.weight"), &[d_out, d_in])?;
+    let weight: Tensor<2> = upload(w, [d_out, d_in], device).transpose();
+    let bias = if bias {
+        let b = ck.take(&format!("{name}.bias"), &[d_out])?;
+        Some(param(upload(b, [d_out], device)))
+    } else {
+        None
+    };
+    Ok(Linear {
+        weight: param(weight),
+        bias,
+    })
+}
+
+fn rms_norm(
+    ck: &mut Checkpoint,
+    name: &str,
+    d: usize,
+    eps: f64,
+    device: &Device,
+) -> Result<RmsNorm, ModelError> {
+    let g = ck.take(&format!("{name}.weight"), &[d])?;
+    Ok(RmsNorm {
+        gamma: param(upload(g, [d], device)),
+        epsilon: eps,
+    })
+}
+
+impl Llama {
+    /// Loads an HF model directory (`config.json` + safetensors) onto `device`.
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
+        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
+        let mut ck = Checkpoint::read(dir)?;
+        let c = &config;
+        let (h, hd) = (c.hidden_size, c.head_dim);
+        let emb = ck.take("model.embed_tokens.weight", &[c.vocab_size, h])?;
+        let tied_copy = emb.data.clone();
+        let embed_tokens = Embedding {
+            weight: param(upload(emb, [c.vocab_size, h], device)),
+        };
+        let mut layers = Vec::with_capacity(c.num_hidden_layers);
+        for i in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{i}");
+            let self_attn = Attention {
+                q_proj: linear(
+                    &mut ck,
+                    &format!("{p}.self_attn.q_proj"),
+                    h,
+                    c.num_attention_heads * hd,
+                    c.qkv_bias,
+                    device,
+                )?,
+                k_proj: linear(
+                    &mut ck,
+                    &format!("{p}.self_attn.k_proj"),
+                    h,
+                    c.num_key_value_heads * hd,
+                    c.qkv_bias,
+                    device,
+                )?,
+                v_proj: linear(
+                    &mut ck,
+                    &format!("{p}.self_attn.v_proj"),
+                    h,
+                    c.num_key_value_heads * hd,
+                    c.qkv_bias,
+                    device,
+                )?,
+                o_proj: linear(
+                    &mut ck,
+                    &format!("{p}.self_attn.o_proj"),
+                    c.num_attention_heads * hd,
+                    h,
+                    c.o_bias,
+                    device,
+                )?,
+            };
+            let mlp = Mlp {
+                gate_proj: linear(
+                    &mut ck,
+                    &format!("{p}.mlp.gate_proj"),
+                    h,
+                    c.intermediate_size,
+                    c.mlp_bias,
+                    device,
+                )?,
+                up_proj: linear(
+                    &mut ck,
+                    &format!("{p}.mlp.up_proj"),
+                    h,
+                    c.intermediate_size,
+                    c.mlp_bias,
+                    device,
+                )?,
+                down_proj: linear(
+                    &mut ck,
+                    &format!("{p}.mlp.down_proj"),
+                    c.intermediate_size,
+                    h,
+                    c.mlp_bias,
+                    device,
+                )?,
+            };
+            layers.push(DecoderLayer {
+                self_attn,
+                mlp,
+                input_layernorm: rms_norm(
+                    &mut ck,
+                    &format!("{p}.input_layernorm"),
+                    h,
+                    c.rms_norm_eps,
+                    device,
+                )?,
+                post_attention_layernorm: rms_norm(
+                    &mut ck,
+                    &format!("{p}.post_attention_layernorm"),
+                    h,
+                    c.rms_norm_eps,
+                    device,
+                )?,
+            });
+        }
+        let norm = rms_norm(&mut ck, "model.norm", h, c.rms_norm_eps, device)?;
+        let lm_head = if c.tie_word_embeddings {
+            if let Some(head) = ck.tensors.remove("lm_head.weight")
+                && head.data != tied_copy
+            {
+                return Err(ModelError::UnexpectedTensor {
+                    name: "lm_head.weight (differs from the tied embedding)".into(),
+                });
+            }
+            None
+        } else {
+            Some(linear(&mut ck, "lm_head", h, c.vocab_size, false, device)?)
+        };
+        ck.tensors
+            .retain(|name, _| !name.ends_with("rotary_emb.inv_freq"));
+        if let Some(name) = ck.tensors.keys().next() {
+            return Err(ModelError::UnexpectedTensor { name: name.clone() });
+        }
+        Ok(Llama {
+            config,
+            weights: LlamaWeights {
+                embed_tokens,
+                layers,
+                norm,
+                lm_head,
+            },
+        })
+    }
+
+    /// Every weight by HF name, `[out, in]` for linears, as f32 host tensors.
+    pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let mut out = Vec::new();
+        let host = |t: Tensor<2>| -> (Vec<usize>, Vec<f32>) { (t.dims().to_vec(), to_host(t)) };
+        let lin = |name: String, l: &Linear, out: &mut Vec<_>| {
+            let (shape, data) = host(l.weight.val().transpose());
+            out.push((format!("{name}.weight"), shape, data));
+            if let Some(b) = &l.bias {
+                let bv = b.val();
+                out.push((format!("{name}.bias"), bv.dims().to_vec(), to_host(bv)));
+            }
+        };
+        let w = &self.weights;
+        let (shape, data) = host(w.embed_tokens.weight.val());
+        out.push(("model.embed_tokens.weight".into(), shape, data));
+        let norm = |name: String, n: &RmsNorm, out: &mut Vec<_>| {
+            let g = n.gamma.val();
+            out.push((format!("{name}.weight"), g.dims().to_vec(), to_host(g)));
+        };
+        for (i, l) in w.layers.iter().enumerate() {
+            let p = format!("model.layers.{i}");
+            lin(
+                format!("{p}.self_attn.q_proj"),
+                &l.self_attn.q_proj,
+                &mut out,
+            );
+            lin(
+                format!("{p}.self_attn.k_proj"),
+                &l.self_attn.k_proj,
+                &mut out,
+            );
+            lin(
+                format!("{p}.self_attn.v_proj"),
+                &l.self_attn.v_proj,
+                &mut out,
+            );
+            lin(
+                format!("{p}.self_attn.o_proj"),
+                &l.self_attn.o_proj,
+                &mut out,
+            );
+            lin(format!("{p}.mlp.gate_proj"), &l.mlp.gate_proj, &mut out);
+            lin(format!("{p}.mlp.up_proj"), &l.mlp.up_proj, &mut out);
+            lin(format!("{p}.mlp.down_proj"), &l.mlp.down_proj, &mut out);
+            norm(format!("{p}.input_layernorm"), &l.input_layernorm, &mut out);
+            norm(
+                format!("{p}.post_attention_layernorm"),
+                &l.post_attention_layernorm,
+                &mut out,
+            );
+        }
+        norm("model.norm".into(), &w.norm, &mut out);
+        if let Some(head) = &w.lm_head {
+            lin("lm_head".into(), head, &mut out);
+        }
+        out
+    }
+
+    /// Saves an HF model directory: `model.safetensors` (f32) and `config.json` (the config as
+    /// read, with the RoPE keys rewritten from `config.rope` in the v5 form). Each file is
+    /// written to a temporary name, synced and renamed, so an interrupted save never leaves a
+    /// half-written file under the real name.
+    pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
+            path: dir.into(),
+            source,
+        })?;
+        let tensors = self.named_tensors();
+        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+            .into_iter()
+            .map(|(n, s, d)| (n, s, d.iter().flat_map(|x| x.to_le_bytes()).collect()))
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
+            .iter()
+            .map(|(n, s, b)| {
+                let view = safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map_err(
+                    |e| ModelError::Safetensors {
+                        path: dir.join("model.safetensors"),
+                        message: e.to_string(),
+                    },
+                )?;
+                Ok((n.clone(), view))
+            })
+            .collect::<Result<_, ModelError>>()?;
+        let mut meta = std::collections::HashMap::new();
+        meta.insert("format".to_string(), "pt".to_string());
+        let st =
+            safetensors::serialize(views, Some(meta)).map_err(|e| ModelError::Safetensors {
+                path: dir.join("model.safetensors"),
+                message: e.to_string(),
+            })?;
+        atomic_write(&dir.join("model.safetensors"), &st)?;
+        let mut cfg = self.config.raw.clone();
+        for key in [
+            "rope_scaling",
+            "rope_parameters",
+            "rope_theta",
+            "partial_rotary_factor",
+            "rope_ext",
+            "original_max_position_embeddings",
+        ] {
+            cfg.remove(key);
+        }
+        if let Value::Object(frag) = write_config(&self.config.rope, HfForm::V5) {
+            cfg.extend(frag);
+        }
+        let text = serde_json::to_string_pretty(&Value::Object(cfg))
+            .expect("a JSON map serialises")
+            + "\n";
+        atomic_write(&dir.join("config.json"), text.as_bytes())
+    }
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename.
+fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    let io = |source| ModelError::Io {
+        path: path.into(),
+        source,
+    };
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
