@@ -6,3 +6,5 @@
 #![deny(missing_docs)]
 
 pub use rope_ext_core;
+pub use rope_ext_entropy;
+pub use rope_ext_model;

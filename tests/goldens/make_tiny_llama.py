@@ -77,6 +77,20 @@ def init_weights(model, gen):
                 p.copy_(0.1 * torch.randn(p.shape, generator=gen))
 
 
+def write_tokenizer(path):
+    """A 96-token character-level BPE (no byte fallback) for the `--text` mode of `forward`."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    trainer = trainers.BpeTrainer(vocab_size=96, special_tokens=["<unk>", "<s>", "</s>"],
+                                  initial_alphabet=list("abcdefghijklmnopqrstuvwxyz.,"))
+    text = ["the grass is green. the sky is blue. the sun is yellow. here we go. there and back again."] * 20
+    tok.train_from_iterator(text, trainer)
+    assert tok.get_vocab_size() <= 96
+    tok.save(str(path))
+
+
 def main():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(20261123)
@@ -109,6 +123,7 @@ def main():
                    "logits_long": long_logits.contiguous(),
                    "logits_short": short_logits.contiguous()}, str(d / "reference.safetensors"))
         print(f"{name:<22} long argmax[-1]={int(long_logits[-1].argmax())} |logits|max={float(long_logits.abs().max()):.3f}")
+    write_tokenizer(OUT / "default" / "tokenizer.json")
     import transformers
     (OUT / "VERSIONS").write_text(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n")
 

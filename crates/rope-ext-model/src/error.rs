@@ -73,6 +73,14 @@ pub enum ModelError {
         /// Its dtype.
         dtype: String,
     },
+    /// A `tokenizer.json` is malformed, or encoding failed.
+    #[error("{path}: tokenizer: {message}")]
+    Tokenizer {
+        /// The file.
+        path: PathBuf,
+        /// The library's message.
+        message: String,
+    },
     /// A token id is outside the vocabulary.
     #[error("token id {id} at index {index} is outside the vocabulary of {vocab_size}")]
     TokenOutOfRange {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod generate;
 pub mod model;
 pub mod rotary;
+pub mod tokenizer;
 pub mod weights;
 
 pub use attention::{AttentionImpl, EntropyHook};
@@ -30,3 +31,4 @@ pub use error::ModelError;
 pub use generate::{Generation, Sampling};
 pub use model::{ForwardOptions, KvCache, Llama};
 pub use rotary::Positions;
+pub use tokenizer::Tokenizer;

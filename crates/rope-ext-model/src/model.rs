@@ -237,6 +237,35 @@ impl Llama {
         )
     }
 
+    /// Per-token negative log-likelihoods (nats) of `ids[1..]` given their prefixes, one
+    /// forward pass over the whole sequence.
+    pub fn token_nlls(
+        &self,
+        ids: &[u32],
+        attention: AttentionImpl,
+    ) -> Result<Vec<f64>, ModelError> {
+        if ids.len() < 2 {
+            return Err(ModelError::Input("need at least two tokens to score"));
+        }
+        let tokens = self.tokens(&[ids.to_vec()])?;
+        let logits = self.forward(
+            tokens,
+            ForwardOptions {
+                attention,
+                entropy: None,
+            },
+        );
+        let logp = burn::tensor::activation::log_softmax(logits, 2);
+        let n = ids.len();
+        let targets: Vec<i64> = ids[1..].iter().map(|&t| i64::from(t)).collect();
+        let index =
+            Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n - 1, 1]), &self.device());
+        let picked = logp
+            .slice([0..1, 0..n - 1, 0..self.config.vocab_size])
+            .gather(2, index);
+        Ok(to_host(picked).into_iter().map(|v| -f64::from(v)).collect())
+    }
+
     /// Entropy-aware ABF's per-layer logit multipliers as `[1, 1, n, 1]` tensors (`None` per
     /// layer where all are 1), or `None` for other methods.
     fn logit_scales(

@@ -367,31 +367,7 @@ impl Llama {
             path: dir.into(),
             source,
         })?;
-        let tensors = self.named_tensors();
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-            .into_iter()
-            .map(|(n, s, d)| (n, s, d.iter().flat_map(|x| x.to_le_bytes()).collect()))
-            .collect();
-        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = bytes
-            .iter()
-            .map(|(n, s, b)| {
-                let view = safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map_err(
-                    |e| ModelError::Safetensors {
-                        path: dir.join("model.safetensors"),
-                        message: e.to_string(),
-                    },
-                )?;
-                Ok((n.clone(), view))
-            })
-            .collect::<Result<_, ModelError>>()?;
-        let mut meta = std::collections::HashMap::new();
-        meta.insert("format".to_string(), "pt".to_string());
-        let st =
-            safetensors::serialize(views, Some(meta)).map_err(|e| ModelError::Safetensors {
-                path: dir.join("model.safetensors"),
-                message: e.to_string(),
-            })?;
-        atomic_write(&dir.join("model.safetensors"), &st)?;
+        write_tensors(&dir.join("model.safetensors"), &self.named_tensors())?;
         let mut cfg = self.config.raw.clone();
         for key in [
             "rope_scaling",
@@ -411,6 +387,36 @@ impl Llama {
             + "\n";
         atomic_write(&dir.join("config.json"), text.as_bytes())
     }
+}
+
+/// Writes f32 tensors `(name, shape, values)` to a safetensors file, atomically.
+pub fn write_tensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+) -> Result<(), ModelError> {
+    let bytes: Vec<Vec<u8>> = tensors
+        .iter()
+        .map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect())
+        .collect();
+    let bad = |e: safetensors::SafeTensorError| ModelError::Safetensors {
+        path: path.into(),
+        message: e.to_string(),
+    };
+    let views = tensors
+        .iter()
+        .zip(&bytes)
+        .map(|((n, s, _), b)| {
+            Ok((
+                n.clone(),
+                safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map_err(bad)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, ModelError>>()?;
+    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
+    atomic_write(
+        path,
+        &safetensors::serialize(views, Some(meta)).map_err(bad)?,
+    )
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.

@@ -26,13 +26,18 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn edit_config(dir: &Path, f: impl FnOnce(&mut serde_json::Map<String, Value>)) {
-    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     f(v.as_object_mut().unwrap());
     std::fs::write(dir.join("config.json"), v.to_string()).unwrap();
 }
 
 /// Rewrites model.safetensors through `f(name, shape, bytes)`; `None` drops the tensor.
-fn edit_tensors(dir: &Path, extra: Option<(&str, Vec<usize>)>, f: impl Fn(&str, Vec<usize>, Vec<u8>) -> Option<(Vec<usize>, Vec<u8>)>) {
+fn edit_tensors(
+    dir: &Path,
+    extra: Option<(&str, Vec<usize>)>,
+    f: impl Fn(&str, Vec<usize>, Vec<u8>) -> Option<(Vec<usize>, Vec<u8>)>,
+) {
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let mut owned: Vec<(String, Vec<usize>, Vec<u8>)> = st
@@ -44,9 +49,20 @@ fn edit_tensors(dir: &Path, extra: Option<(&str, Vec<usize>)>, f: impl Fn(&str, 
         let n: usize = shape.iter().product();
         owned.push((name.into(), shape, vec![0u8; 4 * n]));
     }
-    let views: Vec<(String, TensorView<'_>)> =
-        owned.iter().map(|(n, s, b)| (n.clone(), TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap())).collect();
-    std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
+    let views: Vec<(String, TensorView<'_>)> = owned
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        safetensors::serialize(views, None).unwrap(),
+    )
+    .unwrap();
 }
 
 fn load(dir: &Path) -> Result<Llama, ModelError> {
@@ -56,26 +72,47 @@ fn load(dir: &Path) -> Result<Llama, ModelError> {
 #[test]
 fn missing_tensor_is_named() {
     let dir = scratch("missing");
-    edit_tensors(&dir, None, |n, s, b| (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b)));
-    assert!(matches!(load(&dir), Err(ModelError::MissingTensor { name }) if name == "model.layers.1.mlp.up_proj.weight"));
+    edit_tensors(&dir, None, |n, s, b| {
+        (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b))
+    });
+    assert!(
+        matches!(load(&dir), Err(ModelError::MissingTensor { name }) if name == "model.layers.1.mlp.up_proj.weight")
+    );
 }
 
 #[test]
 fn extra_tensor_is_named() {
     let dir = scratch("extra");
-    edit_tensors(&dir, Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])), |_, s, b| Some((s, b)));
-    assert!(matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name == "model.layers.2.self_attn.q_proj.weight"));
+    edit_tensors(
+        &dir,
+        Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])),
+        |_, s, b| Some((s, b)),
+    );
+    assert!(
+        matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name == "model.layers.2.self_attn.q_proj.weight")
+    );
 }
 
 #[test]
 fn misshaped_tensor_is_named_with_both_shapes() {
     let dir = scratch("misshaped");
     edit_tensors(&dir, None, |n, s, b| {
-        if n == "model.norm.weight" { Some((vec![32], b[..128].to_vec())) } else { Some((s, b)) }
+        if n == "model.norm.weight" {
+            Some((vec![32], b[..128].to_vec()))
+        } else {
+            Some((s, b))
+        }
     });
     match load(&dir) {
-        Err(ModelError::TensorShape { name, found, expected }) => {
-            assert_eq!((name.as_str(), found, expected), ("model.norm.weight", vec![32], vec![64]));
+        Err(ModelError::TensorShape {
+            name,
+            found,
+            expected,
+        }) => {
+            assert_eq!(
+                (name.as_str(), found, expected),
+                ("model.norm.weight", vec![32], vec![64])
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -87,7 +124,10 @@ fn truncated_and_corrupt_files_are_errors() {
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
     for cut in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(dir.join("model.safetensors"), &bytes[..cut]).unwrap();
-        assert!(matches!(load(&dir), Err(ModelError::Safetensors { .. })), "cut at {cut}");
+        assert!(
+            matches!(load(&dir), Err(ModelError::Safetensors { .. })),
+            "cut at {cut}"
+        );
     }
     let mut garbage = bytes.clone();
     garbage[..8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -103,12 +143,16 @@ fn config_that_does_not_match_the_weights() {
     edit_config(&dir, |c| {
         c.insert("intermediate_size".into(), 256.into());
     });
-    assert!(matches!(load(&dir), Err(ModelError::TensorShape { name, .. }) if name == "model.layers.0.mlp.gate_proj.weight"));
+    assert!(
+        matches!(load(&dir), Err(ModelError::TensorShape { name, .. }) if name == "model.layers.0.mlp.gate_proj.weight")
+    );
     let dir = scratch("layers");
     edit_config(&dir, |c| {
         c.insert("num_hidden_layers".into(), 1.into());
     });
-    assert!(matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1.")));
+    assert!(
+        matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1."))
+    );
 }
 
 #[test]
@@ -123,7 +167,11 @@ fn malformed_configs_name_the_field() {
     for (name, value, field) in cases {
         let dir = scratch(&format!("cfg_{name}"));
         edit_config(&dir, |c| {
-            let key = if field == "num_key_value_heads" { "num_key_value_heads" } else { field };
+            let key = if field == "num_key_value_heads" {
+                "num_key_value_heads"
+            } else {
+                field
+            };
             c.insert(key.into(), value.clone());
         });
         match load(&dir) {
@@ -133,7 +181,10 @@ fn malformed_configs_name_the_field() {
     }
     let dir = scratch("rope");
     edit_config(&dir, |c| {
-        c.insert("rope_scaling".into(), serde_json::json!({"rope_type": "linear", "factor": 0.25}));
+        c.insert(
+            "rope_scaling".into(),
+            serde_json::json!({"rope_type": "linear", "factor": 0.25}),
+        );
     });
     assert!(matches!(load(&dir), Err(ModelError::Rope(_))));
     std::fs::write(dir.join("config.json"), "{\"vocab_size\": 96,").unwrap();
@@ -143,9 +194,19 @@ fn malformed_configs_name_the_field() {
 #[test]
 fn out_of_vocabulary_tokens_are_errors() {
     let model = load(&fixture()).unwrap();
-    assert!(matches!(model.tokens(&[vec![1, 96]]), Err(ModelError::TokenOutOfRange { id: 96, index: 1, .. })));
+    assert!(matches!(
+        model.tokens(&[vec![1, 96]]),
+        Err(ModelError::TokenOutOfRange {
+            id: 96,
+            index: 1,
+            ..
+        })
+    ));
     assert!(matches!(model.tokens(&[vec![]]), Err(ModelError::Input(_))));
-    assert!(matches!(model.tokens(&[vec![1, 2], vec![3]]), Err(ModelError::Input(_))));
+    assert!(matches!(
+        model.tokens(&[vec![1, 2], vec![3]]),
+        Err(ModelError::Input(_))
+    ));
 }
 
 #[test]
@@ -158,7 +219,8 @@ fn saved_directories_load_back_with_identical_logits() {
     let a = to_host(model.forward(model.tokens(&ids).unwrap(), ForwardOptions::default()));
     let b = to_host(back.forward(back.tokens(&ids).unwrap(), ForwardOptions::default()));
     assert_eq!(a, b);
-    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let cfg: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["rope_parameters"]["rope_type"], "default");
     assert_eq!(cfg["num_key_value_heads"], 2);
     assert!(!dir.join("model.tmp").exists() && !dir.join("config.tmp").exists());
