@@ -1,0 +1,54 @@
+//! Configs of the LLaMA family load without code changes: LLaMA 2/3, Mistral, Qwen2, SmolLM2,
+//! TinyLlama (the configs below are their published `config.json` files, trimmed to the keys
+//! the loader reads plus a few it ignores).
+
+use rope_ext_core::RopeScaling;
+use rope_ext_model::LlamaConfig;
+use serde_json::json;
+
+#[test]
+fn published_configs_are_read() {
+    let llama2 = json!({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+        "intermediate_size": 11008, "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+        "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "rope_scaling": null, "tie_word_embeddings": false,
+        "vocab_size": 32000, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float16"});
+    let llama31 = json!({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
+        "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072,
+        "rms_norm_eps": 1e-5, "rope_theta": 500000.0, "vocab_size": 128256, "bos_token_id": 128000,
+        "eos_token_id": [128001, 128008, 128009], "attention_bias": false, "mlp_bias": false,
+        "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"}});
+    let mistral = json!({"model_type": "mistral", "hidden_size": 4096, "intermediate_size": 14336,
+        "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "sliding_window": 4096, "tie_word_embeddings": false,
+        "vocab_size": 32000});
+    let qwen2 = json!({"model_type": "qwen2", "hidden_size": 896, "intermediate_size": 4864,
+        "num_attention_heads": 14, "num_hidden_layers": 24, "num_key_value_heads": 2, "max_position_embeddings": 32768,
+        "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": true, "vocab_size": 151936,
+        "use_sliding_window": false});
+    let smollm2 = json!({"model_type": "llama", "hidden_size": 576, "intermediate_size": 1536,
+        "num_attention_heads": 9, "num_hidden_layers": 30, "num_key_value_heads": 3, "max_position_embeddings": 8192,
+        "rms_norm_eps": 1e-5, "rope_theta": 100000, "tie_word_embeddings": true, "vocab_size": 49152, "head_dim": 64});
+    let tinyllama = json!({"model_type": "llama", "hidden_size": 2048, "intermediate_size": 5632,
+        "num_attention_heads": 32, "num_hidden_layers": 22, "num_key_value_heads": 4, "max_position_embeddings": 2048,
+        "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "vocab_size": 32000});
+    let cases = [
+        ("llama2", llama2, 128, 1, false, false),
+        ("llama3.1", llama31, 128, 4, false, false),
+        ("mistral", mistral, 128, 4, false, false),
+        ("qwen2", qwen2, 64, 7, true, true),
+        ("smollm2", smollm2, 64, 3, true, false),
+        ("tinyllama", tinyllama, 64, 8, false, false),
+    ];
+    for (name, cfg, head_dim, group, tied, qkv_bias) in cases {
+        let c = LlamaConfig::from_json(&cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((c.head_dim, c.group_size(), c.tie_word_embeddings, c.qkv_bias, c.o_bias), (head_dim, group, tied, qkv_bias, false), "{name}");
+    }
+    let c = LlamaConfig::from_json(&json!({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
+        "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072,
+        "rope_theta": 500000.0, "vocab_size": 128256, "eos_token_id": [128001, 128009],
+        "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"}})).unwrap();
+    assert!(matches!(c.rope.scaling(), RopeScaling::Llama3(_)));
+    assert_eq!(c.eos_token_ids, vec![128001, 128009]);
+}
