@@ -81,7 +81,9 @@ fn run() -> Result<(), String> {
     let model = Llama::load(&args.model, &device).map_err(|e| e.to_string())?;
     if let (Some(spec), Some(out)) = (&args.tokens, &args.out) {
         let ids = parse_ids(spec)?;
-        let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
+        let tokens = model
+            .tokens(std::slice::from_ref(&ids))
+            .map_err(|e| e.to_string())?;
         let logits = to_host(model.forward(tokens, ForwardOptions::default()));
         write_tensors(
             out,

@@ -14,6 +14,8 @@
 
 #![deny(missing_docs)]
 
+pub use burn;
+
 pub mod attention;
 pub mod backend;
 pub mod config;

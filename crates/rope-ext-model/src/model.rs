@@ -326,3 +326,10 @@ pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .try_to_vec::<f32>()
         .expect("float tensors read back as f32")
 }
+
+/// Mean cross-entropy of `logits` `[b, n, vocab]` against `targets` `[b, n]` (the next tokens),
+/// as a scalar tensor: the causal language-modelling loss.
+pub fn causal_lm_loss(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
+    let logp = burn::tensor::activation::log_softmax(logits, 2);
+    -logp.gather(2, targets.unsqueeze_dim(2)).mean()
+}

@@ -42,7 +42,17 @@ fn published_configs_are_read() {
     ];
     for (name, cfg, head_dim, group, tied, qkv_bias) in cases {
         let c = LlamaConfig::from_json(&cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!((c.head_dim, c.group_size(), c.tie_word_embeddings, c.qkv_bias, c.o_bias), (head_dim, group, tied, qkv_bias, false), "{name}");
+        assert_eq!(
+            (
+                c.head_dim,
+                c.group_size(),
+                c.tie_word_embeddings,
+                c.qkv_bias,
+                c.o_bias
+            ),
+            (head_dim, group, tied, qkv_bias, false),
+            "{name}"
+        );
     }
     let c = LlamaConfig::from_json(&json!({"model_type": "llama", "hidden_size": 4096, "intermediate_size": 14336,
         "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072,
