@@ -58,9 +58,7 @@ fn peak_rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
         })
         .map_or(0, |kb| kb * 1024)
 }
@@ -74,21 +72,12 @@ fn run() -> Result<String, String> {
     let ids: Vec<u32> = (0..a.len as u32).map(|i| (i * 7919 + 13) % vocab).collect();
     let mut best = f64::INFINITY;
     for rep in 0..=a.repeats {
-        let tokens = model
-            .tokens(std::slice::from_ref(&ids))
-            .map_err(|e| e.to_string())?;
+        let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
         let start = Instant::now();
-        let logits = model.forward(
-            tokens,
-            ForwardOptions {
-                attention: a.attention,
-                entropy: None,
-            },
-        );
+        let logits = model.forward(tokens, ForwardOptions { attention: a.attention, entropy: None });
         if a.train {
-            let targets = model
-                .tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()])
-                .map_err(|e| e.to_string())?;
+            let targets =
+                model.tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()]).map_err(|e| e.to_string())?;
             let grads = causal_lm_loss(logits, targets).backward();
             drop(grads);
         } else {

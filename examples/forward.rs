@@ -18,7 +18,8 @@ use rope_ext::rope_ext_model::model::to_host;
 use rope_ext::rope_ext_model::weights::write_tensors;
 use rope_ext::rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama, Tokenizer};
 
-const USAGE: &str = "usage: forward --model DIR (--tokens IDS --out FILE.safetensors | --text FILE) [--backend cpu|tch|wgpu]";
+const USAGE: &str =
+    "usage: forward --model DIR (--tokens IDS --out FILE.safetensors | --text FILE) [--backend cpu|tch|wgpu]";
 
 struct Args {
     model: PathBuf,
@@ -30,8 +31,7 @@ struct Args {
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let (mut model, mut tokens, mut out, mut text, mut backend) =
-        (None, None, None, None, Backend::Cpu);
+    let (mut model, mut tokens, mut out, mut text, mut backend) = (None, None, None, None, Backend::Cpu);
     while let Some(arg) = it.next() {
         let mut value = || it.next().ok_or(format!("{arg} needs a value\n{USAGE}"));
         match arg.as_str() {
@@ -46,31 +46,18 @@ fn parse_args() -> Result<Args, String> {
     }
     let model = model.ok_or(format!("--model is required\n{USAGE}"))?;
     match (&tokens, &out, &text) {
-        (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(Args {
-            model,
-            tokens,
-            out,
-            text,
-            backend,
-        }),
-        _ => Err(format!(
-            "give either --tokens with --out, or --text\n{USAGE}"
-        )),
+        (Some(_), Some(_), None) | (None, None, Some(_)) => Ok(Args { model, tokens, out, text, backend }),
+        _ => Err(format!("give either --tokens with --out, or --text\n{USAGE}")),
     }
 }
 
 fn parse_ids(spec: &str) -> Result<Vec<u32>, String> {
     if let Some(path) = spec.strip_prefix('@') {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{path}: expected a JSON array of token ids: {e}"))
+        serde_json::from_str(&text).map_err(|e| format!("{path}: expected a JSON array of token ids: {e}"))
     } else {
         spec.split(',')
-            .map(|s| {
-                s.trim()
-                    .parse::<u32>()
-                    .map_err(|_| format!("--tokens: `{s}` is not a token id"))
-            })
+            .map(|s| s.trim().parse::<u32>().map_err(|_| format!("--tokens: `{s}` is not a token id")))
             .collect()
     }
 }
@@ -81,42 +68,20 @@ fn run() -> Result<(), String> {
     let model = Llama::load(&args.model, &device).map_err(|e| e.to_string())?;
     if let (Some(spec), Some(out)) = (&args.tokens, &args.out) {
         let ids = parse_ids(spec)?;
-        let tokens = model
-            .tokens(std::slice::from_ref(&ids))
-            .map_err(|e| e.to_string())?;
+        let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
         let logits = to_host(model.forward(tokens, ForwardOptions::default()));
-        write_tensors(
-            out,
-            &[(
-                "logits".into(),
-                vec![ids.len(), model.config.vocab_size],
-                logits,
-            )],
-        )
-        .map_err(|e| e.to_string())?;
-        eprintln!(
-            "wrote logits [{}, {}] to {}",
-            ids.len(),
-            model.config.vocab_size,
-            out.display()
-        );
+        write_tensors(out, &[("logits".into(), vec![ids.len(), model.config.vocab_size], logits)])
+            .map_err(|e| e.to_string())?;
+        eprintln!("wrote logits [{}, {}] to {}", ids.len(), model.config.vocab_size, out.display());
     } else if let Some(text_path) = &args.text {
         let tokenizer = Tokenizer::from_dir(&args.model).map_err(|e| e.to_string())?;
-        let text = std::fs::read_to_string(text_path)
-            .map_err(|e| format!("{}: {e}", text_path.display()))?;
+        let text = std::fs::read_to_string(text_path).map_err(|e| format!("{}: {e}", text_path.display()))?;
         let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
-        let nlls = model
-            .token_nlls(&ids, AttentionImpl::default())
-            .map_err(|e| e.to_string())?;
+        let nlls = model.token_nlls(&ids, AttentionImpl::default()).map_err(|e| e.to_string())?;
         let mut stdout = std::io::stdout().lock();
         let mut emit = |line: String| {
-            writeln!(stdout, "{line}").or_else(|e| {
-                if e.kind() == std::io::ErrorKind::BrokenPipe {
-                    Ok(())
-                } else {
-                    Err(e.to_string())
-                }
-            })
+            writeln!(stdout, "{line}")
+                .or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.to_string()) })
         };
         emit("index\ttoken\tnll".into())?;
         for (i, (&id, nll)) in ids[1..].iter().zip(&nlls).enumerate() {
@@ -124,11 +89,7 @@ fn run() -> Result<(), String> {
             emit(format!("{}\t{:?}\t{nll:.4}", i + 1, piece))?;
         }
         let mean = nlls.iter().sum::<f64>() / nlls.len() as f64;
-        emit(format!(
-            "tokens {}  mean nll {mean:.4}  perplexity {:.4}",
-            ids.len(),
-            mean.exp()
-        ))?;
+        emit(format!("tokens {}  mean nll {mean:.4}  perplexity {:.4}", ids.len(), mean.exp()))?;
     }
     Ok(())
 }

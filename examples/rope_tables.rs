@@ -31,20 +31,12 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--seq-len" => {
                 let v = it.next().ok_or("--seq-len needs a value")?;
-                seq_len = Some(
-                    v.parse()
-                        .map_err(|_| format!("--seq-len: `{v}` is not a non-negative integer"))?,
-                );
+                seq_len = Some(v.parse().map_err(|_| format!("--seq-len: `{v}` is not a non-negative integer"))?);
             }
             "--positions" => {
                 let v = it.next().ok_or("--positions needs a value A..B")?;
-                let (a, b) = v
-                    .split_once("..")
-                    .ok_or(format!("--positions: `{v}` is not of the form A..B"))?;
-                let parse = |s: &str| {
-                    s.parse::<u64>()
-                        .map_err(|_| format!("--positions: `{s}` is not an integer"))
-                };
+                let (a, b) = v.split_once("..").ok_or(format!("--positions: `{v}` is not of the form A..B"))?;
+                let parse = |s: &str| s.parse::<u64>().map_err(|_| format!("--positions: `{s}` is not an integer"));
                 let (a, b) = (parse(a)?, parse(b)?);
                 if b < a {
                     return Err(format!("--positions: the range {a}..{b} is reversed"));
@@ -59,17 +51,12 @@ fn parse_args() -> Result<Args, String> {
             extra => return Err(format!("unexpected argument `{extra}`\n{USAGE}")),
         }
     }
-    Ok(Args {
-        config: config.ok_or(USAGE)?,
-        seq_len,
-        positions,
-    })
+    Ok(Args { config: config.ok_or(USAGE)?, seq_len, positions })
 }
 
 fn run() -> Result<serde_json::Value, String> {
     let args = parse_args()?;
-    let text =
-        std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config))?;
+    let text = std::fs::read_to_string(&args.config).map_err(|e| format!("{}: {e}", args.config))?;
     let rope = read_config_str(&text).map_err(|e| format!("{}: {e}", args.config))?;
     let f = rope.frequencies(args.seq_len);
     let cfg = rope.config();
@@ -86,8 +73,7 @@ fn run() -> Result<serde_json::Value, String> {
     });
     if let Some((a, b)) = args.positions {
         let table = rope.table_with(&f, (a..b).map(|m| m as f64));
-        let rows =
-            |v: &[f32]| -> Vec<Vec<f32>> { v.chunks(table.pairs()).map(<[f32]>::to_vec).collect() };
+        let rows = |v: &[f32]| -> Vec<Vec<f32>> { v.chunks(table.pairs()).map(<[f32]>::to_vec).collect() };
         out["positions"] = json!((a..b).collect::<Vec<_>>());
         out["cos"] = json!(rows(table.cos()));
         out["sin"] = json!(rows(table.sin()));

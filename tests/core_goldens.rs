@@ -44,8 +44,7 @@ struct RuntimeState {
 
 fn goldens() -> Goldens {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/goldens/rope_goldens.json");
-    let text =
-        std::fs::read_to_string(&path).expect("tests/goldens/rope_goldens.json is committed");
+    let text = std::fs::read_to_string(&path).expect("tests/goldens/rope_goldens.json is committed");
     serde_json::from_str(&text).expect("golden file parses")
 }
 
@@ -53,24 +52,17 @@ fn assert_inv_freq(what: &str, ours: &[f64], theirs: &[f64]) {
     assert_eq!(ours.len(), theirs.len(), "{what}: inv_freq length");
     for (i, (&a, &b)) in ours.iter().zip(theirs).enumerate() {
         let tol = 2e-6 * b.abs();
-        assert!(
-            (a - b).abs() <= tol,
-            "{what}: inv_freq[{i}] = {a:e}, transformers {b:e} (|Δ| > 2e-6 relative)"
-        );
+        assert!((a - b).abs() <= tol, "{what}: inv_freq[{i}] = {a:e}, transformers {b:e} (|Δ| > 2e-6 relative)");
     }
 }
 
 #[test]
 fn every_rope_type_matches_transformers() {
     let g = goldens();
-    assert_eq!(
-        g.transformers, "5.23.0",
-        "regenerate with the pinned version"
-    );
+    assert_eq!(g.transformers, "5.23.0", "regenerate with the pinned version");
     let mut checked = 0;
     for case in &g.cases {
-        let rope =
-            hf::read_config(&case.our_config).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let rope = hf::read_config(&case.our_config).unwrap_or_else(|e| panic!("{}: {e}", case.name));
         for ev in &case.evals {
             let what = format!("{} @ seq_len {:?}", case.name, ev.seq_len);
             let f = rope.frequencies(ev.seq_len);
@@ -84,25 +76,18 @@ fn every_rope_type_matches_transformers() {
             let table = rope.table(ev.positions.iter().map(|&p| f64::from(p)), ev.seq_len);
             for (row, &m) in ev.positions.iter().enumerate() {
                 let tol = 1e-6 + 2e-7 * f64::from(m + 1) * ev.attention_factor;
-                for (ours, theirs) in [
-                    (table.cos_row(row).unwrap(), &ev.cos[row]),
-                    (table.sin_row(row).unwrap(), &ev.sin[row]),
-                ] {
+                for (ours, theirs) in
+                    [(table.cos_row(row).unwrap(), &ev.cos[row]), (table.sin_row(row).unwrap(), &ev.sin[row])]
+                {
                     for (i, (&a, &b)) in ours.iter().zip(theirs.iter()).enumerate() {
-                        assert!(
-                            (f64::from(a) - b).abs() <= tol,
-                            "{what}: cos/sin at m={m}, pair {i}: {a} vs {b}"
-                        );
+                        assert!((f64::from(a) - b).abs() <= tol, "{what}: cos/sin at m={m}, pair {i}: {a} vs {b}");
                     }
                 }
             }
             checked += 1;
         }
     }
-    assert!(
-        checked >= 80,
-        "only {checked} evaluations in the golden file"
-    );
+    assert!(checked >= 80, "only {checked} evaluations in the golden file");
 }
 
 /// HF `dynamic_rope_update`: growth recomputes at the new length, a short call after a long one
@@ -120,8 +105,5 @@ fn runtime_follows_transformers_growth_reset_and_switching() {
         }
         sequences += 1;
     }
-    assert!(
-        sequences >= 6,
-        "only {sequences} runtime sequences in the golden file"
-    );
+    assert!(sequences >= 6, "only {sequences} runtime sequences in the golden file");
 }

@@ -10,28 +10,16 @@ use safetensors::SafeTensors;
 fn forward(args: &[&str]) -> Output {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("forward{}", std::env::consts::EXE_SUFFIX));
-    Command::new(&bin)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+    let bin = dir.join("examples").join(format!("forward{}", std::env::consts::EXE_SUFFIX));
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
 }
 
 fn fixture(variant: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/tiny-llama")
-        .join(variant)
-        .display()
-        .to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tiny-llama").join(variant).display().to_string()
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
-    bytes
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect()
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
 }
 
 #[test]
@@ -49,30 +37,16 @@ fn tokens_mode_writes_the_reference_logits() {
     let ids_file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_ids.json");
     std::fs::write(&ids_file, serde_json::to_string(&ids).unwrap()).unwrap();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_logits.safetensors");
-    let run = forward(&[
-        "--model",
-        &model,
-        "--tokens",
-        &format!("@{}", ids_file.display()),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run =
+        forward(&["--model", &model, "--tokens", &format!("@{}", ids_file.display()), "--out", out.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let bytes = std::fs::read(&out).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
     let logits = st.tensor("logits").unwrap();
     assert_eq!(logits.shape(), &[ids.len(), 96]);
     assert_eq!(logits.dtype(), safetensors::Dtype::F32);
     let expected = f32s(reference.tensor("logits_long").unwrap().data());
-    let worst = f32s(logits.data())
-        .iter()
-        .zip(&expected)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let worst = f32s(logits.data()).iter().zip(&expected).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(worst <= 1e-4, "{worst}");
 }
 
@@ -80,24 +54,13 @@ fn tokens_mode_writes_the_reference_logits() {
 fn text_mode_prints_nll_and_perplexity() {
     let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_text.txt");
     std::fs::write(&text, "the sky is green. here we go again.").unwrap();
-    let run = forward(&[
-        "--model",
-        &fixture("default"),
-        "--text",
-        text.to_str().unwrap(),
-    ]);
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let run = forward(&["--model", &fixture("default"), "--text", text.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     let stdout = String::from_utf8(run.stdout).unwrap();
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "index\ttoken\tnll");
-    let nlls: Vec<f64> = lines[1..lines.len() - 1]
-        .iter()
-        .map(|l| l.rsplit('\t').next().unwrap().parse().unwrap())
-        .collect();
+    let nlls: Vec<f64> =
+        lines[1..lines.len() - 1].iter().map(|l| l.rsplit('\t').next().unwrap().parse().unwrap()).collect();
     assert!(nlls.len() >= 5 && nlls.iter().all(|v| v.is_finite() && *v > 0.0));
     let summary = lines.last().unwrap();
     let ppl: f64 = summary.rsplit(' ').next().unwrap().parse().unwrap();
@@ -109,50 +72,16 @@ fn text_mode_prints_nll_and_perplexity() {
 fn bad_input_exits_nonzero_with_the_error() {
     let model = fixture("default");
     let cases: [(&[&str], &str); 5] = [
-        (
-            &[
-                "--model",
-                "/nonexistent",
-                "--tokens",
-                "1",
-                "--out",
-                "/tmp/x",
-            ],
-            "/nonexistent",
-        ),
-        (
-            &["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"],
-            "not a token id",
-        ),
-        (
-            &["--model", &model, "--tokens", "1,500", "--out", "/tmp/x"],
-            "outside the vocabulary",
-        ),
-        (
-            &["--model", &model, "--tokens", "1"],
-            "either --tokens with --out, or --text",
-        ),
-        (
-            &[
-                "--model",
-                &model,
-                "--tokens",
-                "1",
-                "--out",
-                "/tmp/x",
-                "--backend",
-                "quantum",
-            ],
-            "unknown backend",
-        ),
+        (&["--model", "/nonexistent", "--tokens", "1", "--out", "/tmp/x"], "/nonexistent"),
+        (&["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"], "not a token id"),
+        (&["--model", &model, "--tokens", "1,500", "--out", "/tmp/x"], "outside the vocabulary"),
+        (&["--model", &model, "--tokens", "1"], "either --tokens with --out, or --text"),
+        (&["--model", &model, "--tokens", "1", "--out", "/tmp/x", "--backend", "quantum"], "unknown backend"),
     ];
     for (args, message) in cases {
         let run = forward(args);
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains(message) && !stderr.contains("panicked"),
-            "{args:?}: {stderr}"
-        );
+        assert!(stderr.contains(message) && !stderr.contains("panicked"), "{args:?}: {stderr}");
     }
 }

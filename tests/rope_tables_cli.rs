@@ -11,13 +11,8 @@ use serde_json::Value;
 fn rope_tables(args: &[&str]) -> Output {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let bin = dir
-        .join("examples")
-        .join(format!("rope_tables{}", std::env::consts::EXE_SUFFIX));
-    Command::new(&bin)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+    let bin = dir.join("examples").join(format!("rope_tables{}", std::env::consts::EXE_SUFFIX));
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
 }
 
 /// Writes a config into cargo's scratch directory for integration tests.
@@ -28,22 +23,14 @@ fn scratch_config(name: &str, contents: &str) -> PathBuf {
 }
 
 fn config(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("examples/configs")
-        .join(name)
-        .display()
-        .to_string()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/configs").join(name).display().to_string()
 }
 
 #[test]
 fn prints_the_library_tables_as_json() {
     let path = config("llama-2-7b-yarn-64k.json");
     let out = rope_tables(&[&path, "--seq-len", "8192", "--positions", "3..6"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let rope = read_config_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     let f = rope.frequencies(Some(8192));
@@ -83,10 +70,7 @@ fn bad_input_exits_nonzero_with_the_error_on_stderr() {
     let truncated = scratch_config("truncated.json", r#"{"head_dim": 64, "max_posit"#);
     let good = config("llama-3.1-8b.json");
     let cases: [(&[&str], &str); 6] = [
-        (
-            &[bad.to_str().unwrap()],
-            "linear: `factor` must be >= 1, got 0.5",
-        ),
+        (&[bad.to_str().unwrap()], "linear: `factor` must be >= 1, got 0.5"),
         (&[truncated.to_str().unwrap()], "config is not valid JSON"),
         (&["/nonexistent/config.json"], "/nonexistent/config.json"),
         (&[&good, "--positions", "9..2"], "reversed"),
@@ -98,9 +82,6 @@ fn bad_input_exits_nonzero_with_the_error_on_stderr() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(
-            out.stdout.is_empty() && !stderr.contains("panicked"),
-            "{args:?}"
-        );
+        assert!(out.stdout.is_empty() && !stderr.contains("panicked"), "{args:?}");
     }
 }

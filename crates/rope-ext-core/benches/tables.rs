@@ -65,9 +65,7 @@ fn tables(c: &mut Criterion) {
     group.bench_function("rope_ext_table_range", |b| {
         b.iter(|| black_box(rope.table_range(0..u64::from(POSITIONS), None)))
     });
-    group.bench_function("naive_f32_loop", |b| {
-        b.iter(|| black_box(naive_f32(black_box(&inv_f32), af)))
-    });
+    group.bench_function("naive_f32_loop", |b| b.iter(|| black_box(naive_f32(black_box(&inv_f32), af))));
     group.finish();
 }
 

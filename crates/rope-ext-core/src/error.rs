@@ -147,20 +147,8 @@ pub enum RopeError {
 }
 
 /// Checks that `value` is finite.
-pub(crate) fn finite(
-    method: &'static str,
-    field: &'static str,
-    value: f64,
-) -> Result<f64, RopeError> {
-    if value.is_finite() {
-        Ok(value)
-    } else {
-        Err(RopeError::NotFinite {
-            method,
-            field,
-            value,
-        })
-    }
+pub(crate) fn finite(method: &'static str, field: &'static str, value: f64) -> Result<f64, RopeError> {
+    if value.is_finite() { Ok(value) } else { Err(RopeError::NotFinite { method, field, value }) }
 }
 
 /// Checks that `value` is finite and `>= min`.
@@ -172,51 +160,16 @@ pub(crate) fn at_least(
     expected: &'static str,
 ) -> Result<f64, RopeError> {
     finite(method, field, value)?;
-    if value >= min {
-        Ok(value)
-    } else {
-        Err(RopeError::OutOfRange {
-            method,
-            field,
-            value,
-            expected,
-        })
-    }
+    if value >= min { Ok(value) } else { Err(RopeError::OutOfRange { method, field, value, expected }) }
 }
 
 /// Checks that `value` is finite and `> 0`.
-pub(crate) fn positive(
-    method: &'static str,
-    field: &'static str,
-    value: f64,
-) -> Result<f64, RopeError> {
+pub(crate) fn positive(method: &'static str, field: &'static str, value: f64) -> Result<f64, RopeError> {
     finite(method, field, value)?;
-    if value > 0.0 {
-        Ok(value)
-    } else {
-        Err(RopeError::OutOfRange {
-            method,
-            field,
-            value,
-            expected: "> 0",
-        })
-    }
+    if value > 0.0 { Ok(value) } else { Err(RopeError::OutOfRange { method, field, value, expected: "> 0" }) }
 }
 
 /// Checks that an integer is at least 1.
-pub(crate) fn nonzero(
-    method: &'static str,
-    field: &'static str,
-    value: usize,
-) -> Result<usize, RopeError> {
-    if value > 0 {
-        Ok(value)
-    } else {
-        Err(RopeError::BadInteger {
-            method,
-            field,
-            value: 0,
-            expected: ">= 1",
-        })
-    }
+pub(crate) fn nonzero(method: &'static str, field: &'static str, value: usize) -> Result<usize, RopeError> {
+    if value > 0 { Ok(value) } else { Err(RopeError::BadInteger { method, field, value: 0, expected: ">= 1" }) }
 }

@@ -35,9 +35,7 @@ impl RopeContext {
 
     /// Vanilla RoPE frequencies `θ_i = b^(-2i/d)` for base `b`.
     pub fn inv_freq_with_base(&self, base: f64) -> Vec<f64> {
-        (0..self.pairs())
-            .map(|i| base.powf(-self.exponent(i)))
-            .collect()
+        (0..self.pairs()).map(|i| base.powf(-self.exponent(i))).collect()
     }
 
     /// Vanilla RoPE frequencies with the context's own base.
@@ -58,10 +56,7 @@ pub struct RopeFrequencies {
 impl RopeFrequencies {
     /// Frequencies with attention factor 1.
     pub fn unscaled(inv_freq: Vec<f64>) -> Self {
-        RopeFrequencies {
-            inv_freq,
-            attention_factor: 1.0,
-        }
+        RopeFrequencies { inv_freq, attention_factor: 1.0 }
     }
 
     /// The frequencies rounded to f32, as a tensor backend uploads them.

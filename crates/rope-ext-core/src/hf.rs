@@ -25,7 +25,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::error::RopeError;
+use crate::error::{RopeError, at_least};
 use crate::layout::PairLayout;
 use crate::methods::abf::Abf;
 use crate::methods::dynamic_ntk::DynamicNtk;
@@ -62,69 +62,60 @@ pub fn read_config_str(text: &str) -> Result<Rope, RopeError> {
 
 /// Reads the RoPE specification of a model from its parsed `config.json`.
 pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
-    let top = config
-        .as_object()
-        .ok_or_else(|| wrong_type("config", "an object", config))?;
+    let top = config.as_object().ok_or_else(|| wrong_type("config", "an object", config))?;
     let head_dim = head_dim(top)?;
     let max_position_embeddings = required_usize(top, "max_position_embeddings", "config")?;
     let model_type = top.get("model_type").and_then(Value::as_str).unwrap_or("");
 
-    let (dict, v5) = rope_dict(top)?;
+    let dict = rope_dict(top)?;
     let empty = Map::new();
     let dict = dict.unwrap_or(&empty);
     let mut keys = Keys::new(dict, rope_type(dict, model_type)?);
 
-    // `rope_theta` and `partial_rotary_factor` live in the dict in v5, at the top level in 4.x.
-    let scope = if v5 { dict } else { top };
-    let rope_theta = opt_f64(scope, "rope_theta", "rope_theta")?.unwrap_or(DEFAULT_THETA);
-    let partial_rotary_factor =
-        opt_f64(scope, "partial_rotary_factor", "partial_rotary_factor")?.unwrap_or(1.0);
-    if v5 {
-        keys.accept(&["rope_theta", "partial_rotary_factor"]);
-    }
-    let top_original = opt_usize(
-        top,
-        "original_max_position_embeddings",
-        "original_max_position_embeddings",
-    )?;
+    // `rope_theta` and `partial_rotary_factor`: the dict's value wins, then the top level's,
+    // then the default (transformers' `convert_rope_params_to_dict` uses `setdefault`), in
+    // either form.
+    let rope_theta = match keys.opt_f64("rope_theta")? {
+        Some(t) => t,
+        None => opt_f64(top, "rope_theta", "rope_theta")?.unwrap_or(DEFAULT_THETA),
+    };
+    let partial_rotary_factor = match keys.opt_f64("partial_rotary_factor")? {
+        Some(p) => p,
+        None => opt_f64(top, "partial_rotary_factor", "partial_rotary_factor")?.unwrap_or(1.0),
+    };
+    let top_original = opt_usize(top, "original_max_position_embeddings", "original_max_position_embeddings")?;
     let original = |keys: &mut Keys| -> Result<Option<usize>, RopeError> {
         let own = keys.opt_usize("original_max_position_embeddings")?;
-        Ok(top_original
-            .or(own)
-            .or_else(|| (model_type == "phi3").then_some(PHI3_ORIGINAL_MAX_POSITION_EMBEDDINGS)))
+        Ok(top_original.or(own).or_else(|| (model_type == "phi3").then_some(PHI3_ORIGINAL_MAX_POSITION_EMBEDDINGS)))
     };
 
     let scaling = match keys.rope_type.as_str() {
         "default" => RopeScaling::Default,
-        "linear" => RopeScaling::Linear(Linear {
-            factor: keys.req_f64("factor")?,
-        }),
-        "dynamic" => RopeScaling::DynamicNtk(DynamicNtk {
-            factor: keys.req_f64("factor")?,
-        }),
-        "ntk_aware" => RopeScaling::NtkAware(NtkAware {
-            factor: keys.req_f64("factor")?,
-        }),
+        "linear" => RopeScaling::Linear(Linear { factor: keys.req_f64("factor")? }),
+        "dynamic" => RopeScaling::DynamicNtk(DynamicNtk { factor: keys.req_f64("factor")? }),
+        "ntk_aware" => RopeScaling::NtkAware(NtkAware { factor: keys.req_f64("factor")? }),
         "abf" => RopeScaling::Abf(Abf { theta: rope_theta }),
         "yarn" => {
             let original = original(&mut keys)?;
             RopeScaling::Yarn(read_yarn(&mut keys, original, max_position_embeddings)?)
         }
         "dynamic_yarn" | "dynamic-yarn" => {
+            // jquesnelle/yarn: a fine-tuned model starts at s₀ = max_position_embeddings / L,
+            // an unmodified one at 1; `factor` is required by its validator and otherwise unused.
             let original = original(&mut keys)?;
             let mut yarn = read_yarn(&mut keys, original, max_position_embeddings)?;
-            if !keys.opt_bool("finetuned")?.unwrap_or(false) {
-                yarn.factor = 1.0;
-            }
+            yarn.factor = match (keys.opt_bool("finetuned")?.unwrap_or(false), original) {
+                (false, _) => 1.0,
+                (true, Some(l)) => (max_position_embeddings as f64 / l as f64).max(1.0),
+                (true, None) => return Err(keys.missing("original_max_position_embeddings")),
+            };
             RopeScaling::DynamicYarn(DynamicYarn { yarn })
         }
         "longrope" => RopeScaling::LongRope(LongRope {
             short_factor: keys.req_list("short_factor")?,
             long_factor: keys.req_list("long_factor")?,
             factor: keys.opt_f64("factor")?,
-            attention: keys
-                .opt_f64("attention_factor")?
-                .map_or(LongRopeAttention::Su, LongRopeAttention::Explicit),
+            attention: keys.opt_f64("attention_factor")?.map_or(LongRopeAttention::Su, LongRopeAttention::Explicit),
             original_max_position_embeddings: original(&mut keys)?,
             ..LongRope::default()
         }),
@@ -135,13 +126,13 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
             original_max_position_embeddings: original(&mut keys)?
                 .ok_or_else(|| keys.missing("original_max_position_embeddings"))?,
         }),
-        "proportional" => RopeScaling::Proportional(Proportional {
-            factor: keys.opt_f64("factor")?.unwrap_or(1.0),
-        }),
+        "proportional" => RopeScaling::Proportional(Proportional { factor: keys.opt_f64("factor")?.unwrap_or(1.0) }),
         "eabf" => {
             // The reference patch requires `factor` (a float > 1) and otherwise ignores it; the
-            // base is its hard-coded 500,000.
-            keys.accept(&["factor"]);
+            // base is its hard-coded 500,000. We check the factor and ignore it likewise.
+            if let Some(f) = keys.opt_f64("factor")? {
+                at_least(EntropyAwareAbf::NAME, "factor", f, 1.0, ">= 1")?;
+            }
             RopeScaling::EntropyAwareAbf(EntropyAwareAbf {
                 context: original(&mut keys)?,
                 ..EntropyAwareAbf::default()
@@ -152,48 +143,64 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
             scale: keys.opt_f64("factor")?,
         }),
         other => {
-            return Err(RopeError::UnknownRopeType {
-                rope_type: other.to_string(),
-            });
+            return Err(RopeError::UnknownRopeType { rope_type: other.to_string() });
         }
     };
     keys.finish()?;
 
-    let (rope_theta, scaling) = match top.get(EXTENSION_KEY) {
-        None | Some(Value::Null) => (rope_theta, scaling),
-        Some(ext) => read_extension(ext)?,
-    };
-    Rope::new(RopeConfig {
+    let hf = Rope::new(RopeConfig {
         head_dim,
         partial_rotary_factor,
         rope_theta,
         max_position_embeddings,
         scaling,
         layout: PairLayout::HalfSplit,
-    })
+    })?;
+    match top.get(EXTENSION_KEY) {
+        None | Some(Value::Null) => Ok(hf),
+        Some(ext) => {
+            let (base_theta, scaling) = read_extension(ext)?;
+            let ours = Rope::new(RopeConfig { rope_theta: base_theta, scaling, ..hf.config().clone() })?;
+            check_extension_agrees(&hf, &ours)?;
+            Ok(ours)
+        }
+    }
+}
+
+/// The HF settings written beside a `rope_ext` object are its transformers-loadable form: at
+/// initialisation both give the same frequencies. A config edited on one side only is an
+/// error, not a silent preference.
+fn check_extension_agrees(hf: &Rope, ours: &Rope) -> Result<(), RopeError> {
+    let (a, b) = (hf.frequencies(None), ours.frequencies(None));
+    let close = |x: f64, y: f64| (x - y).abs() <= 1e-9 * x.abs().max(y.abs());
+    let agree = a.inv_freq.len() == b.inv_freq.len()
+        && a.inv_freq.iter().zip(&b.inv_freq).all(|(&x, &y)| close(x, y))
+        && close(a.attention_factor, b.attention_factor);
+    if agree {
+        Ok(())
+    } else {
+        Err(RopeError::Unsupported {
+            method: "config",
+            field: "rope_ext",
+            value: ours.scaling().name().to_string(),
+            reason: "disagrees with the config's transformers RoPE settings (edited on one side only?)",
+        })
+    }
 }
 
 /// Reads our `rope_ext` object: the base model's `rope_theta` and the method, tagged by
 /// `method`.
 fn read_extension(ext: &Value) -> Result<(f64, RopeScaling), RopeError> {
-    let mut map = ext
-        .as_object()
-        .cloned()
-        .ok_or_else(|| wrong_type(EXTENSION_KEY, "an object", ext))?;
+    let mut map = ext.as_object().cloned().ok_or_else(|| wrong_type(EXTENSION_KEY, "an object", ext))?;
     let theta = map
         .remove("rope_theta")
-        .ok_or_else(|| RopeError::MissingKey {
-            rope_type: EXTENSION_KEY.to_string(),
-            key: "rope_theta",
-        })?;
+        .ok_or_else(|| RopeError::MissingKey { rope_type: EXTENSION_KEY.to_string(), key: "rope_theta" })?;
     let theta = number("rope_ext.rope_theta", &theta)?;
     let scaling =
-        serde::Deserialize::deserialize(Value::Object(map)).map_err(|e: serde_json::Error| {
-            RopeError::WrongType {
-                field: format!("{EXTENSION_KEY}: {e}"),
-                expected: "a rope-ext method object",
-                found: ext.to_string(),
-            }
+        serde::Deserialize::deserialize(Value::Object(map)).map_err(|e: serde_json::Error| RopeError::WrongType {
+            field: format!("{EXTENSION_KEY}: {e}"),
+            expected: "a rope-ext method object",
+            found: ext.to_string(),
         })?;
     Ok((theta, scaling))
 }
@@ -258,11 +265,7 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
                 LongRopeAttention::Su => {}
                 LongRopeAttention::Explicit(a) => put(&mut dict, "attention_factor", json!(a)),
                 LongRopeAttention::Yarn => {
-                    put(
-                        &mut dict,
-                        "attention_factor",
-                        json!(m.attention_factor(ctx)),
-                    );
+                    put(&mut dict, "attention_factor", json!(m.attention_factor(ctx)));
                     exact = false;
                 }
             }
@@ -273,11 +276,7 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
             put(&mut dict, "factor", json!(m.factor));
             put(&mut dict, "low_freq_factor", json!(m.low_freq_factor));
             put(&mut dict, "high_freq_factor", json!(m.high_freq_factor));
-            put(
-                &mut dict,
-                "original_max_position_embeddings",
-                json!(m.original_max_position_embeddings),
-            );
+            put(&mut dict, "original_max_position_embeddings", json!(m.original_max_position_embeddings));
             "llama3"
         }
         RopeScaling::Proportional(m) => {
@@ -298,10 +297,7 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
     dict.insert("rope_type".into(), json!(rope_type));
 
     let mut out = Map::new();
-    out.insert(
-        "max_position_embeddings".into(),
-        json!(cfg.max_position_embeddings),
-    );
+    out.insert("max_position_embeddings".into(), json!(cfg.max_position_embeddings));
     out.insert("head_dim".into(), json!(cfg.head_dim));
     let partial = (cfg.partial_rotary_factor != 1.0).then(|| json!(cfg.partial_rotary_factor));
     match form {
@@ -317,11 +313,7 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
             if let Some(p) = partial {
                 out.insert("partial_rotary_factor".into(), p);
             }
-            let scaling = if rope_type == "default" {
-                Value::Null
-            } else {
-                Value::Object(dict)
-            };
+            let scaling = if rope_type == "default" { Value::Null } else { Value::Object(dict) };
             out.insert("rope_scaling".into(), scaling);
         }
     }
@@ -363,9 +355,7 @@ fn read_yarn(keys: &mut Keys, original: Option<usize>, max_pos: usize) -> Result
     let factor = match keys.dict.get("factor") {
         Some(Value::Null) => {
             keys.accept(&["factor"]);
-            original
-                .map(|l| max_pos as f64 / l as f64)
-                .ok_or_else(|| keys.missing("factor"))?
+            original.map(|l| max_pos as f64 / l as f64).ok_or_else(|| keys.missing("factor"))?
         }
         _ => keys.req_f64("factor")?,
     };
@@ -384,8 +374,8 @@ fn read_yarn(keys: &mut Keys, original: Option<usize>, max_pos: usize) -> Result
 /// A JSON object.
 type Object = Map<String, Value>;
 
-/// The RoPE dict and whether it is the v5 form.
-fn rope_dict(top: &Object) -> Result<(Option<&Object>, bool), RopeError> {
+/// The RoPE dict: `rope_scaling` (4.x) or `rope_parameters` (v5), if either is set.
+fn rope_dict(top: &Object) -> Result<Option<&Object>, RopeError> {
     let get = |k: &str| top.get(k).filter(|v| !v.is_null());
     match (get("rope_scaling"), get("rope_parameters")) {
         (Some(_), Some(_)) => Err(RopeError::Unsupported {
@@ -394,17 +384,9 @@ fn rope_dict(top: &Object) -> Result<(Option<&Object>, bool), RopeError> {
             value: "both rope_scaling and rope_parameters".into(),
             reason: "a config must use one form; transformers would silently prefer rope_scaling",
         }),
-        (Some(v), None) => Ok((
-            Some(
-                v.as_object()
-                    .ok_or_else(|| wrong_type("rope_scaling", "an object", v))?,
-            ),
-            false,
-        )),
+        (Some(v), None) => Ok(Some(v.as_object().ok_or_else(|| wrong_type("rope_scaling", "an object", v))?)),
         (None, Some(v)) => {
-            let d = v
-                .as_object()
-                .ok_or_else(|| wrong_type("rope_parameters", "an object", v))?;
+            let d = v.as_object().ok_or_else(|| wrong_type("rope_parameters", "an object", v))?;
             if d.values().any(Value::is_object) {
                 return Err(RopeError::Unsupported {
                     method: "config",
@@ -413,9 +395,9 @@ fn rope_dict(top: &Object) -> Result<(Option<&Object>, bool), RopeError> {
                     reason: "per-layer-type RoPE parameters are not supported",
                 });
             }
-            Ok((Some(d), true))
+            Ok(Some(d))
         }
-        (None, None) => Ok((None, false)),
+        (None, None) => Ok(None),
     }
 }
 
@@ -448,8 +430,12 @@ fn rope_type(dict: &Map<String, Value>, model_type: &str) -> Result<String, Rope
 }
 
 fn head_dim(top: &Map<String, Value>) -> Result<usize, RopeError> {
-    if let Some(h) = opt_usize(top, "head_dim", "head_dim")? {
-        return Ok(h);
+    // DeepSeek-V2/V3 rotate only `qk_rope_head_dim` channels and have no `head_dim`;
+    // transformers sets `head_dim = qk_rope_head_dim` for them.
+    for key in ["head_dim", "qk_rope_head_dim"] {
+        if let Some(h) = opt_usize(top, key, key)? {
+            return Ok(h);
+        }
     }
     let hidden = required_usize(top, "hidden_size", "config")?;
     let heads = required_usize(top, "num_attention_heads", "config")?;
@@ -473,11 +459,7 @@ struct Keys<'a> {
 
 impl<'a> Keys<'a> {
     fn new(dict: &'a Map<String, Value>, rope_type: String) -> Self {
-        Keys {
-            dict,
-            rope_type,
-            used: vec!["rope_type", "type"],
-        }
+        Keys { dict, rope_type, used: vec!["rope_type", "type"] }
     }
 
     fn accept(&mut self, keys: &[&'static str]) {
@@ -485,10 +467,7 @@ impl<'a> Keys<'a> {
     }
 
     fn missing(&self, key: &'static str) -> RopeError {
-        RopeError::MissingKey {
-            rope_type: self.rope_type.clone(),
-            key,
-        }
+        RopeError::MissingKey { rope_type: self.rope_type.clone(), key }
     }
 
     fn get(&mut self, key: &'static str) -> Option<&'a Value> {
@@ -509,36 +488,25 @@ impl<'a> Keys<'a> {
     }
 
     fn opt_bool(&mut self, key: &'static str) -> Result<Option<bool>, RopeError> {
-        self.get(key)
-            .map(|v| v.as_bool().ok_or_else(|| wrong_type(key, "a boolean", v)))
-            .transpose()
+        self.get(key).map(|v| v.as_bool().ok_or_else(|| wrong_type(key, "a boolean", v))).transpose()
     }
 
     fn req_list(&mut self, key: &'static str) -> Result<Vec<f64>, RopeError> {
         let v = self.get(key).ok_or_else(|| self.missing(key))?;
-        let items = v
-            .as_array()
-            .ok_or_else(|| wrong_type(key, "a list of numbers", v))?;
+        let items = v.as_array().ok_or_else(|| wrong_type(key, "a list of numbers", v))?;
         items.iter().map(|x| number(key, x)).collect()
     }
 
     fn finish(self) -> Result<(), RopeError> {
         match self.dict.keys().find(|k| !self.used.contains(&k.as_str())) {
             None => Ok(()),
-            Some(k) => Err(RopeError::UnknownKey {
-                rope_type: self.rope_type,
-                key: k.clone(),
-            }),
+            Some(k) => Err(RopeError::UnknownKey { rope_type: self.rope_type, key: k.clone() }),
         }
     }
 }
 
 fn wrong_type(field: &str, expected: &'static str, found: &Value) -> RopeError {
-    RopeError::WrongType {
-        field: field.to_string(),
-        expected,
-        found: found.to_string(),
-    }
+    RopeError::WrongType { field: field.to_string(), expected, found: found.to_string() }
 }
 
 fn number(field: &str, v: &Value) -> Result<f64, RopeError> {
@@ -546,34 +514,19 @@ fn number(field: &str, v: &Value) -> Result<f64, RopeError> {
 }
 
 fn integer(field: &str, v: &Value) -> Result<usize, RopeError> {
-    v.as_u64()
-        .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| wrong_type(field, "a non-negative integer", v))
+    v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| wrong_type(field, "a non-negative integer", v))
 }
 
 fn opt_f64(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<f64>, RopeError> {
-    map.get(key)
-        .filter(|v| !v.is_null())
-        .map(|v| number(field, v))
-        .transpose()
+    map.get(key).filter(|v| !v.is_null()).map(|v| number(field, v)).transpose()
 }
 
 fn opt_usize(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<usize>, RopeError> {
-    map.get(key)
-        .filter(|v| !v.is_null())
-        .map(|v| integer(field, v))
-        .transpose()
+    map.get(key).filter(|v| !v.is_null()).map(|v| integer(field, v)).transpose()
 }
 
-fn required_usize(
-    map: &Map<String, Value>,
-    key: &'static str,
-    scope: &str,
-) -> Result<usize, RopeError> {
-    opt_usize(map, key, key)?.ok_or_else(|| RopeError::MissingKey {
-        rope_type: scope.to_string(),
-        key,
-    })
+fn required_usize(map: &Map<String, Value>, key: &'static str, scope: &str) -> Result<usize, RopeError> {
+    opt_usize(map, key, key)?.ok_or_else(|| RopeError::MissingKey { rope_type: scope.to_string(), key })
 }
 
 #[cfg(test)]

@@ -49,12 +49,7 @@ impl PairLayout {
 /// # Errors
 /// [`RopeError::Unsupported`] when `cos` and `sin` differ in length or the rotary block is wider
 /// than `x`.
-pub fn apply_rotary(
-    x: &mut [f32],
-    cos: &[f32],
-    sin: &[f32],
-    layout: PairLayout,
-) -> Result<(), RopeError> {
+pub fn apply_rotary(x: &mut [f32], cos: &[f32], sin: &[f32], layout: PairLayout) -> Result<(), RopeError> {
     if cos.len() != sin.len() {
         return Err(RopeError::Unsupported {
             method: "apply_rotary",

@@ -64,16 +64,8 @@ impl Rope {
     /// scaling method's own parameters.
     pub fn new(config: RopeConfig) -> Result<Self, RopeError> {
         nonzero("rope", "head_dim", config.head_dim)?;
-        nonzero(
-            "rope",
-            "max_position_embeddings",
-            config.max_position_embeddings,
-        )?;
-        let prf = finite(
-            "rope",
-            "partial_rotary_factor",
-            config.partial_rotary_factor,
-        )?;
+        nonzero("rope", "max_position_embeddings", config.max_position_embeddings)?;
+        let prf = finite("rope", "partial_rotary_factor", config.partial_rotary_factor)?;
         if !(prf > 0.0 && prf <= 1.0) {
             return Err(RopeError::OutOfRange {
                 method: "rope",
@@ -84,23 +76,14 @@ impl Rope {
         }
         let theta = finite("rope", "rope_theta", config.rope_theta)?;
         if theta <= 1.0 {
-            return Err(RopeError::OutOfRange {
-                method: "rope",
-                field: "rope_theta",
-                value: theta,
-                expected: "> 1",
-            });
+            return Err(RopeError::OutOfRange { method: "rope", field: "rope_theta", value: theta, expected: "> 1" });
         }
         let rotary_dim = match config.scaling {
             RopeScaling::Proportional(_) => config.head_dim,
             _ => (config.head_dim as f64 * prf) as usize,
         };
         if rotary_dim == 0 || rotary_dim % 2 == 1 {
-            return Err(RopeError::BadRotaryDim {
-                rotary_dim,
-                head_dim: config.head_dim,
-                partial_rotary_factor: prf,
-            });
+            return Err(RopeError::BadRotaryDim { rotary_dim, head_dim: config.head_dim, partial_rotary_factor: prf });
         }
         let ctx = RopeContext {
             head_dim: config.head_dim,
@@ -149,21 +132,13 @@ impl Rope {
     ///
     /// LongRoPE's start tokens: positions below `n̂` use the unscaled frequencies and no
     /// attention factor (paper Eq. 3).
-    pub fn table(
-        &self,
-        positions: impl IntoIterator<Item = f64>,
-        seq_len: Option<usize>,
-    ) -> CosSinTable {
+    pub fn table(&self, positions: impl IntoIterator<Item = f64>, seq_len: Option<usize>) -> CosSinTable {
         self.table_with(&self.frequencies(seq_len), positions)
     }
 
     /// cos/sin rows for `positions` with given frequencies (e.g. from a [`crate::RopeRuntime`]),
     /// applying LongRoPE's start-token window if the method has one.
-    pub fn table_with(
-        &self,
-        freqs: &RopeFrequencies,
-        positions: impl IntoIterator<Item = f64>,
-    ) -> CosSinTable {
+    pub fn table_with(&self, freqs: &RopeFrequencies, positions: impl IntoIterator<Item = f64>) -> CosSinTable {
         let start_tokens = match &self.config.scaling {
             RopeScaling::LongRope(m) => m.start_tokens,
             _ => 0,

@@ -30,13 +30,7 @@ impl RopeRuntime {
     pub fn new(rope: Rope) -> Self {
         let original = rope.frequencies(None);
         let original_window = rope.scaling().original_window(rope.context());
-        RopeRuntime {
-            current: original.clone(),
-            original,
-            max_seq_len_cached: original_window,
-            original_window,
-            rope,
-        }
+        RopeRuntime { current: original.clone(), original, max_seq_len_cached: original_window, original_window, rope }
     }
 
     /// The specification.

@@ -49,10 +49,7 @@ impl CosSinTable {
         let block = (len as f64).sqrt().ceil() as usize;
         let a = freqs.attention_factor;
         // cos/sin of jθ_i for j in 0..block, row-major [j, i]
-        let (mut cj, mut sj) = (
-            Vec::with_capacity(block * pairs),
-            Vec::with_capacity(block * pairs),
-        );
+        let (mut cj, mut sj) = (Vec::with_capacity(block * pairs), Vec::with_capacity(block * pairs));
         for j in 0..block {
             for &theta in &freqs.inv_freq {
                 let (s, c) = (j as f64 * theta).sin_cos();
@@ -70,18 +67,10 @@ impl CosSinTable {
             let at = table.cos.len();
             table.cos.resize(at + rows * pairs, 0.0);
             table.sin.resize(at + rows * pairs, 0.0);
-            let rows_out = table.cos[at..]
-                .chunks_exact_mut(pairs)
-                .zip(table.sin[at..].chunks_exact_mut(pairs));
-            for ((cos_row, sin_row), (cjr, sjr)) in
-                rows_out.zip(cj.chunks_exact(pairs).zip(sj.chunks_exact(pairs)))
-            {
-                for ((((co, so), (&c, &s)), &cj), &sj) in cos_row
-                    .iter_mut()
-                    .zip(sin_row.iter_mut())
-                    .zip(cb.iter().zip(&sb))
-                    .zip(cjr)
-                    .zip(sjr)
+            let rows_out = table.cos[at..].chunks_exact_mut(pairs).zip(table.sin[at..].chunks_exact_mut(pairs));
+            for ((cos_row, sin_row), (cjr, sjr)) in rows_out.zip(cj.chunks_exact(pairs).zip(sj.chunks_exact(pairs))) {
+                for ((((co, so), (&c, &s)), &cj), &sj) in
+                    cos_row.iter_mut().zip(sin_row.iter_mut()).zip(cb.iter().zip(&sb)).zip(cjr).zip(sjr)
                 {
                     *co = ((c * cj - s * sj) * a) as f32;
                     *so = ((s * cj + c * sj) * a) as f32;
@@ -94,11 +83,7 @@ impl CosSinTable {
 
     /// An empty table with room for `rows` rows of `pairs` entries.
     pub(crate) fn with_capacity(pairs: usize, rows: usize) -> Self {
-        CosSinTable {
-            pairs,
-            cos: Vec::with_capacity(rows * pairs),
-            sin: Vec::with_capacity(rows * pairs),
-        }
+        CosSinTable { pairs, cos: Vec::with_capacity(rows * pairs), sin: Vec::with_capacity(rows * pairs) }
     }
 
     /// Appends the row for position `m`.

@@ -29,20 +29,9 @@ fn each_malformed_config_gives_its_error() {
             with_scaling(json!({"rope_type": "linear", "factor": 0.5})),
             |e| matches!(e, RopeError::OutOfRange { method: "linear", field: "factor", value, .. } if *value == 0.5),
         ),
-        (
-            "negative yarn factor",
-            with_scaling(json!({"rope_type": "yarn", "factor": -2})),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        method: "yarn",
-                        field: "factor",
-                        ..
-                    }
-                )
-            },
-        ),
+        ("negative yarn factor", with_scaling(json!({"rope_type": "yarn", "factor": -2})), |e| {
+            matches!(e, RopeError::OutOfRange { method: "yarn", field: "factor", .. })
+        }),
         (
             "string factor",
             with_scaling(json!({"rope_type": "linear", "factor": "4"})),
@@ -70,47 +59,18 @@ fn each_malformed_config_gives_its_error() {
         ),
         (
             "beta_fast < beta_slow",
-            with_scaling(
-                json!({"rope_type": "yarn", "factor": 4.0, "beta_fast": 1, "beta_slow": 32}),
-            ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::Misordered {
-                        high_field: "beta_fast",
-                        low_field: "beta_slow",
-                        ..
-                    }
-                )
-            },
+            with_scaling(json!({"rope_type": "yarn", "factor": 4.0, "beta_fast": 1, "beta_slow": 32})),
+            |e| matches!(e, RopeError::Misordered { high_field: "beta_fast", low_field: "beta_slow", .. }),
         ),
         (
             "negative mscale",
-            with_scaling(
-                json!({"rope_type": "yarn", "factor": 4.0, "mscale": -1.0, "mscale_all_dim": 1.0}),
-            ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        field: "mscale",
-                        ..
-                    }
-                )
-            },
+            with_scaling(json!({"rope_type": "yarn", "factor": 4.0, "mscale": -1.0, "mscale_all_dim": 1.0})),
+            |e| matches!(e, RopeError::OutOfRange { field: "mscale", .. }),
         ),
         (
             "zero attention factor",
             with_scaling(json!({"rope_type": "yarn", "factor": 4.0, "attention_factor": 0.0})),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        field: "attention_factor",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::OutOfRange { field: "attention_factor", .. }),
         ),
         (
             "truncate not a bool",
@@ -122,84 +82,33 @@ fn each_malformed_config_gives_its_error() {
             with_scaling(
                 json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 4.0, "high_freq_factor": 1.0, "original_max_position_embeddings": 2048}),
             ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::Misordered {
-                        high_field: "high_freq_factor",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::Misordered { high_field: "high_freq_factor", .. }),
         ),
         (
             "llama3 without original",
             with_scaling(
                 json!({"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0}),
             ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::MissingKey {
-                        key: "original_max_position_embeddings",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::MissingKey { key: "original_max_position_embeddings", .. }),
         ),
         (
             "short factor list too short",
-            with_scaling(
-                json!({"rope_type": "longrope", "short_factor": ramp(63), "long_factor": ramp(64)}),
-            ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::WrongLength {
-                        field: "short_factor",
-                        len: 63,
-                        expected: 64,
-                        ..
-                    }
-                )
-            },
+            with_scaling(json!({"rope_type": "longrope", "short_factor": ramp(63), "long_factor": ramp(64)})),
+            |e| matches!(e, RopeError::WrongLength { field: "short_factor", len: 63, expected: 64, .. }),
         ),
         (
             "long factor list too long",
-            with_scaling(
-                json!({"rope_type": "longrope", "short_factor": ramp(64), "long_factor": ramp(65)}),
-            ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::WrongLength {
-                        field: "long_factor",
-                        len: 65,
-                        ..
-                    }
-                )
-            },
+            with_scaling(json!({"rope_type": "longrope", "short_factor": ramp(64), "long_factor": ramp(65)})),
+            |e| matches!(e, RopeError::WrongLength { field: "long_factor", len: 65, .. }),
         ),
         (
             "zero rescale factor",
-            with_scaling(
-                json!({"rope_type": "longrope", "short_factor": vec![0.0; 64], "long_factor": ramp(64)}),
-            ),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        field: "short_factor",
-                        ..
-                    }
-                )
-            },
+            with_scaling(json!({"rope_type": "longrope", "short_factor": vec![0.0; 64], "long_factor": ramp(64)})),
+            |e| matches!(e, RopeError::OutOfRange { field: "short_factor", .. }),
         ),
         (
             "factor list with a string",
-            with_scaling(
-                json!({"rope_type": "longrope", "short_factor": ["1.0"], "long_factor": ramp(64)}),
-            ),
+            with_scaling(json!({"rope_type": "longrope", "short_factor": ["1.0"], "long_factor": ramp(64)})),
             |e| matches!(e, RopeError::WrongType { field, .. } if field == "short_factor"),
         ),
         (
@@ -210,22 +119,11 @@ fn each_malformed_config_gives_its_error() {
                              "original_max_position_embeddings": null, "attention": "su", "start_tokens": 0,
                              "dynamic_rescale": false, "monotonic": true}
             }),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::NotMonotonic {
-                        field: "long_factor",
-                        index: 11,
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::NotMonotonic { field: "long_factor", index: 11, .. }),
         ),
-        (
-            "odd rotary dimension",
-            json!({"head_dim": 63, "max_position_embeddings": 4096}),
-            |e| matches!(e, RopeError::BadRotaryDim { rotary_dim: 63, .. }),
-        ),
+        ("odd rotary dimension", json!({"head_dim": 63, "max_position_embeddings": 4096}), |e| {
+            matches!(e, RopeError::BadRotaryDim { rotary_dim: 63, .. })
+        }),
         (
             "odd partial rotary dimension",
             json!({"head_dim": 64, "max_position_embeddings": 4096, "partial_rotary_factor": 0.4}),
@@ -234,68 +132,20 @@ fn each_malformed_config_gives_its_error() {
         (
             "partial rotary factor above 1",
             json!({"head_dim": 64, "max_position_embeddings": 4096, "partial_rotary_factor": 1.5}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        field: "partial_rotary_factor",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::OutOfRange { field: "partial_rotary_factor", .. }),
         ),
-        (
-            "rope_theta of 1",
-            json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_theta": 1.0}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::OutOfRange {
-                        field: "rope_theta",
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "missing max_position_embeddings",
-            json!({"head_dim": 64}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::MissingKey {
-                        key: "max_position_embeddings",
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "no head_dim and no heads",
-            json!({"hidden_size": 64, "max_position_embeddings": 4096}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::MissingKey {
-                        key: "num_attention_heads",
-                        ..
-                    }
-                )
-            },
-        ),
-        (
-            "zero heads",
-            json!({"hidden_size": 64, "num_attention_heads": 0, "max_position_embeddings": 4096}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::BadInteger {
-                        field: "num_attention_heads",
-                        ..
-                    }
-                )
-            },
-        ),
+        ("rope_theta of 1", json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_theta": 1.0}), |e| {
+            matches!(e, RopeError::OutOfRange { field: "rope_theta", .. })
+        }),
+        ("missing max_position_embeddings", json!({"head_dim": 64}), |e| {
+            matches!(e, RopeError::MissingKey { key: "max_position_embeddings", .. })
+        }),
+        ("no head_dim and no heads", json!({"hidden_size": 64, "max_position_embeddings": 4096}), |e| {
+            matches!(e, RopeError::MissingKey { key: "num_attention_heads", .. })
+        }),
+        ("zero heads", json!({"hidden_size": 64, "num_attention_heads": 0, "max_position_embeddings": 4096}), |e| {
+            matches!(e, RopeError::BadInteger { field: "num_attention_heads", .. })
+        }),
         (
             "negative head_dim",
             json!({"head_dim": -64, "max_position_embeddings": 4096}),
@@ -309,15 +159,7 @@ fn each_malformed_config_gives_its_error() {
         (
             "both config forms",
             json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 2.0}, "rope_parameters": {"rope_type": "default"}}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::Unsupported {
-                        field: "rope_scaling",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::Unsupported { field: "rope_scaling", .. }),
         ),
         (
             "type and rope_type disagree",
@@ -327,15 +169,7 @@ fn each_malformed_config_gives_its_error() {
         (
             "NTK with a 2-dim rotary block",
             json!({"head_dim": 2, "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 2.0}}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::BadInteger {
-                        field: "rotary_dim",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::BadInteger { field: "rotary_dim", .. }),
         ),
         (
             "malformed rope_ext",
@@ -345,28 +179,12 @@ fn each_malformed_config_gives_its_error() {
         (
             "rope_ext without the base theta",
             json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_ext": {"method": "abf", "theta": 5e5}}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::MissingKey {
-                        key: "rope_theta",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::MissingKey { key: "rope_theta", .. }),
         ),
         (
             "per-layer rope parameters",
             json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_parameters": {"full_attention": {"rope_type": "default"}}}),
-            |e| {
-                matches!(
-                    e,
-                    RopeError::Unsupported {
-                        field: "rope_parameters",
-                        ..
-                    }
-                )
-            },
+            |e| matches!(e, RopeError::Unsupported { field: "rope_parameters", .. }),
         ),
         (
             "config not an object",
@@ -395,44 +213,15 @@ fn nan_and_infinity_are_named() {
             .with_scaling(RopeScaling::Linear(Linear { factor: bad }))
             .build()
             .unwrap_err();
-        assert!(
-            matches!(
-                e,
-                RopeError::NotFinite {
-                    field: "factor",
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
-        let e = RopeConfig {
-            rope_theta: bad,
-            ..RopeConfig::new(64, 1e4, 4096)
-        }
-        .build()
-        .unwrap_err();
-        assert!(
-            matches!(
-                e,
-                RopeError::NotFinite {
-                    field: "rope_theta",
-                    ..
-                }
-            ),
-            "{e:?}"
-        );
+        assert!(matches!(e, RopeError::NotFinite { field: "factor", .. }), "{e:?}");
+        let e = RopeConfig { rope_theta: bad, ..RopeConfig::new(64, 1e4, 4096) }.build().unwrap_err();
+        assert!(matches!(e, RopeError::NotFinite { field: "rope_theta", .. }), "{e:?}");
     }
 }
 
 #[test]
 fn invalid_json_and_truncated_files_are_errors() {
-    for text in [
-        "",
-        "{",
-        "{\"head_dim\": 64,",
-        "not json",
-        "{\"head_dim\": 1e999}",
-    ] {
+    for text in ["", "{", "{\"head_dim\": 64,", "not json", "{\"head_dim\": 1e999}"] {
         assert!(read_config_str(text).is_err(), "{text:?} accepted");
     }
 }
@@ -441,12 +230,8 @@ fn invalid_json_and_truncated_files_are_errors() {
 fn error_messages_name_the_field_and_value() {
     let e = read_config(&with_scaling(json!({"rope_type": "linear", "factor": 0.5}))).unwrap_err();
     assert_eq!(e.to_string(), "linear: `factor` must be >= 1, got 0.5");
-    let e = read_config(&with_scaling(
-        json!({"rope_type": "longrope", "short_factor": ramp(3), "long_factor": ramp(64)}),
-    ))
-    .unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "longrope: `short_factor` has 3 entries, expected 64 (rotary_dim / 2)"
-    );
+    let e =
+        read_config(&with_scaling(json!({"rope_type": "longrope", "short_factor": ramp(3), "long_factor": ramp(64)})))
+            .unwrap_err();
+    assert_eq!(e.to_string(), "longrope: `short_factor` has 3 entries, expected 64 (rotary_dim / 2)");
 }

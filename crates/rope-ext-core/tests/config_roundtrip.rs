@@ -20,18 +20,11 @@ use rope_ext_core::{Rope, RopeConfig, RopeScaling};
 use serde_json::{Map, Value, json};
 
 fn ramp(n: usize, top: f64) -> Vec<f64> {
-    (0..n)
-        .map(|i| 1.0 + (top - 1.0) * i as f64 / (n - 1) as f64)
-        .collect()
+    (0..n).map(|i| 1.0 + (top - 1.0) * i as f64 / (n - 1) as f64).collect()
 }
 
 fn ropes() -> Vec<(&'static str, Rope)> {
-    let base = |scaling| {
-        RopeConfig::new(64, 10_000.0, 4096)
-            .with_scaling(scaling)
-            .build()
-            .unwrap()
-    };
+    let base = |scaling| RopeConfig::new(64, 10_000.0, 4096).with_scaling(scaling).build().unwrap();
     let yarn = Yarn {
         factor: 16.0,
         original_max_position_embeddings: Some(4096),
@@ -63,30 +56,13 @@ fn ropes() -> Vec<(&'static str, Rope)> {
     vec![
         ("default", base(RopeScaling::Default)),
         ("linear", base(RopeScaling::Linear(Linear { factor: 4.0 }))),
-        (
-            "ntk_aware",
-            base(RopeScaling::NtkAware(NtkAware { factor: 4.0 })),
-        ),
-        (
-            "dynamic",
-            base(RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 })),
-        ),
+        ("ntk_aware", base(RopeScaling::NtkAware(NtkAware { factor: 4.0 }))),
+        ("dynamic", base(RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 }))),
         ("yarn", base(RopeScaling::Yarn(yarn))),
-        (
-            "yarn_defaults",
-            base(RopeScaling::Yarn(Yarn::with_factor(4.0))),
-        ),
-        (
-            "dynamic_yarn",
-            base(RopeScaling::DynamicYarn(DynamicYarn {
-                yarn: Yarn::with_factor(2.0),
-            })),
-        ),
+        ("yarn_defaults", base(RopeScaling::Yarn(Yarn::with_factor(4.0)))),
+        ("dynamic_yarn", base(RopeScaling::DynamicYarn(DynamicYarn { yarn: Yarn::with_factor(2.0) }))),
         ("abf", base(RopeScaling::Abf(Abf::default()))),
-        (
-            "eabf",
-            base(RopeScaling::EntropyAwareAbf(EntropyAwareAbf::default())),
-        ),
+        ("eabf", base(RopeScaling::EntropyAwareAbf(EntropyAwareAbf::default()))),
         (
             "eabf_released_code",
             base(RopeScaling::EntropyAwareAbf(EntropyAwareAbf {
@@ -95,19 +71,13 @@ fn ropes() -> Vec<(&'static str, Rope)> {
                 ..EntropyAwareAbf::default()
             })),
         ),
-        (
-            "longrope_search_result",
-            base(RopeScaling::LongRope(search)),
-        ),
+        ("longrope_search_result", base(RopeScaling::LongRope(search))),
         (
             "longrope_phi3",
-            RopeConfig {
-                max_position_embeddings: 131072,
-                ..RopeConfig::new(64, 1e4, 4096)
-            }
-            .with_scaling(RopeScaling::LongRope(phi3))
-            .build()
-            .unwrap(),
+            RopeConfig { max_position_embeddings: 131072, ..RopeConfig::new(64, 1e4, 4096) }
+                .with_scaling(RopeScaling::LongRope(phi3))
+                .build()
+                .unwrap(),
         ),
         (
             "llama3",
@@ -123,26 +93,10 @@ fn ropes() -> Vec<(&'static str, Rope)> {
         ),
         (
             "proportional",
-            partial
-                .clone()
-                .with_scaling(RopeScaling::Proportional(Proportional { factor: 2.0 }))
-                .build()
-                .unwrap(),
+            partial.clone().with_scaling(RopeScaling::Proportional(Proportional { factor: 2.0 })).build().unwrap(),
         ),
-        (
-            "partial_linear",
-            partial
-                .with_scaling(RopeScaling::Linear(Linear { factor: 2.0 }))
-                .build()
-                .unwrap(),
-        ),
-        (
-            "e2llm_fixed",
-            base(RopeScaling::E2Llm(E2Llm {
-                scale: Some(4.0),
-                ..E2Llm::default()
-            })),
-        ),
+        ("partial_linear", partial.with_scaling(RopeScaling::Linear(Linear { factor: 2.0 })).build().unwrap()),
+        ("e2llm_fixed", base(RopeScaling::E2Llm(E2Llm { scale: Some(4.0), ..E2Llm::default() }))),
         ("e2llm_auto", base(RopeScaling::E2Llm(E2Llm::default()))),
     ]
 }
@@ -163,8 +117,7 @@ fn full_config(rope: &Rope, form: HfForm) -> Value {
 fn written_configs_read_back_identically() {
     for (name, rope) in ropes() {
         for form in [HfForm::V5, HfForm::V4] {
-            let back = read_config(&full_config(&rope, form))
-                .unwrap_or_else(|e| panic!("{name} {form:?}: {e}"));
+            let back = read_config(&full_config(&rope, form)).unwrap_or_else(|e| panic!("{name} {form:?}: {e}"));
             assert_eq!(back, rope, "{name} {form:?}");
         }
     }
@@ -187,17 +140,12 @@ fn written_configs_match_the_snapshot_checked_by_transformers() {
         })
         .collect();
     let text = serde_json::to_string_pretty(&entries).unwrap() + "\n";
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/goldens/written_configs.json");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/goldens/written_configs.json");
     if std::env::var_os("ROPE_EXT_BLESS").is_some() {
         std::fs::write(&path, &text).unwrap();
     }
-    let committed =
-        std::fs::read_to_string(&path).expect("tests/goldens/written_configs.json is committed");
-    let first_difference = committed
-        .lines()
-        .zip(text.lines())
-        .position(|(a, b)| a != b);
+    let committed = std::fs::read_to_string(&path).expect("tests/goldens/written_configs.json is committed");
+    let first_difference = committed.lines().zip(text.lines()).position(|(a, b)| a != b);
     assert!(
         committed == text,
         "written configs changed (first at line {first_difference:?}); rerun with ROPE_EXT_BLESS=1 and tests/goldens/check_written.py"

@@ -13,10 +13,7 @@ use rope_ext_core::methods::{abf::Abf, e2llm::E2Llm, eabf::EntropyAwareAbf};
 use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling, apply_rotary};
 
 fn rope(head_dim: usize, theta: f64, max_pos: usize, scaling: RopeScaling) -> Rope {
-    RopeConfig::new(head_dim, theta, max_pos)
-        .with_scaling(scaling)
-        .build()
-        .expect("valid by construction")
+    RopeConfig::new(head_dim, theta, max_pos).with_scaling(scaling).build().expect("valid by construction")
 }
 
 fn head_dims() -> impl Strategy<Value = usize> {
@@ -32,34 +29,26 @@ fn max_positions() -> impl Strategy<Value = usize> {
 }
 
 fn yarn_strategy() -> impl Strategy<Value = Yarn> {
-    (
-        1.0f64..64.0,
-        prop::option::of(2.0f64..256.0),
-        prop::option::of(0.1f64..2.0),
-        any::<bool>(),
-    )
-        .prop_map(|(factor, beta_fast, beta_slow, truncate)| Yarn {
+    (1.0f64..64.0, prop::option::of(2.0f64..256.0), prop::option::of(0.1f64..2.0), any::<bool>()).prop_map(
+        |(factor, beta_fast, beta_slow, truncate)| Yarn {
             factor,
             beta_fast,
             beta_slow,
             truncate: Some(truncate),
             ..Yarn::default()
-        })
+        },
+    )
 }
 
 fn llama3_strategy() -> impl Strategy<Value = Llama3> {
-    (
-        1.0f64..32.0,
-        0.5f64..4.0,
-        0.0f64..8.0,
-        prop::sample::select(vec![256usize, 2048, 8192]),
-    )
-        .prop_map(|(factor, low, width, original)| Llama3 {
+    (1.0f64..32.0, 0.5f64..4.0, 0.0f64..8.0, prop::sample::select(vec![256usize, 2048, 8192])).prop_map(
+        |(factor, low, width, original)| Llama3 {
             factor,
             low_freq_factor: low,
             high_freq_factor: low + width,
             original_max_position_embeddings: original,
-        })
+        },
+    )
 }
 
 /// Every static method with factors drawn at random, for a model of `head_dim`.
@@ -85,15 +74,11 @@ fn static_methods(head_dim: usize) -> impl Strategy<Value = RopeScaling> {
             })
         }),
     ]
-    .prop_filter("NTK needs d > 2", move |s| {
-        head_dim > 4 || !matches!(s, RopeScaling::NtkAware(_))
-    })
+    .prop_filter("NTK needs d > 2", move |s| head_dim > 4 || !matches!(s, RopeScaling::NtkAware(_)))
 }
 
 fn default_freq(head_dim: usize, theta: f64, max_pos: usize) -> Vec<f64> {
-    rope(head_dim, theta, max_pos, RopeScaling::Default)
-        .frequencies(None)
-        .inv_freq
+    rope(head_dim, theta, max_pos, RopeScaling::Default).frequencies(None).inv_freq
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {

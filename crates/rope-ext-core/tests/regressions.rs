@@ -11,41 +11,25 @@ use rope_ext_core::{Rope, RopeConfig, RopeError, RopeRuntime, RopeScaling};
 use serde_json::json;
 
 fn rope(head_dim: usize, theta: f64, max_pos: usize, scaling: RopeScaling) -> Rope {
-    RopeConfig::new(head_dim, theta, max_pos)
-        .with_scaling(scaling)
-        .build()
-        .unwrap()
+    RopeConfig::new(head_dim, theta, max_pos).with_scaling(scaling).build().unwrap()
 }
 
 /// huggingface/transformers#25104: keys cached before a base change keep the old rotation. The
 /// runtime must report every change so the model can re-rotate its cache.
 #[test]
 fn hf_25104_runtime_reports_every_frequency_change() {
-    let mut rt = RopeRuntime::new(rope(
-        128,
-        1e4,
-        4096,
-        RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 }),
-    ));
+    let mut rt = RopeRuntime::new(rope(128, 1e4, 4096, RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 })));
     assert!(!rt.update(4096), "inside the window nothing changes");
     assert!(rt.update(4097), "growth past the window changes the base");
     assert!(rt.update(5000), "every further growth changes it again");
-    assert!(
-        !rt.update(4500),
-        "a shorter call that stays outside the window keeps the cache"
-    );
+    assert!(!rt.update(4500), "a shorter call that stays outside the window keeps the cache");
 }
 
 /// HF PR #27033 / #27227: after a long call, a short call must restore the original
 /// frequencies (the reset rule); the spec notes a v5 copy where the reset could never fire.
 #[test]
 fn hf_27033_dynamic_ntk_resets_after_a_short_call() {
-    let r = rope(
-        128,
-        1e4,
-        4096,
-        RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 }),
-    );
+    let r = rope(128, 1e4, 4096, RopeScaling::DynamicNtk(DynamicNtk { factor: 2.0 }));
     let original = r.frequencies(None);
     let mut rt = RopeRuntime::new(r);
     rt.update(8192);
@@ -73,10 +57,7 @@ fn hf_29285_cos_sin_keep_their_phase_at_long_positions() {
             f32_angle_error = f32_angle_error.max((naive - exact).abs());
         }
     }
-    assert!(
-        f32_angle_error > 1e-3,
-        "the bug this guards against is real: f32 angles err by {f32_angle_error}"
-    );
+    assert!(f32_angle_error > 1e-3, "the bug this guards against is real: f32 angles err by {f32_angle_error}");
 }
 
 /// huggingface/transformers#38224: YaRN's `factor` was overridden by
@@ -90,10 +71,7 @@ fn hf_38224_yarn_explicit_factor_is_honoured() {
     .unwrap();
     let f = r.frequencies(None);
     let pi4 = r.context().default_inv_freq()[63] / 4.0;
-    assert!(
-        (f.inv_freq[63] - pi4).abs() < 1e-18,
-        "lowest pair is interpolated by 4, not by 16"
-    );
+    assert!((f.inv_freq[63] - pi4).abs() < 1e-18, "lowest pair is interpolated by 4, not by 16");
     assert!((f.attention_factor - (0.1 * 4f64.ln() + 1.0)).abs() < 1e-12);
 }
 
@@ -119,10 +97,7 @@ fn hf_33129_longrope_switches_on_the_current_length() {
     let mut rt = RopeRuntime::new(r);
     assert!(!rt.update(4095));
     assert!(!rt.update(4096));
-    assert!(
-        rt.update(4097),
-        "crossing `original` switches to the long factors"
-    );
+    assert!(rt.update(4097), "crossing `original` switches to the long factors");
     assert_eq!(rt.frequencies(), &long);
 }
 
@@ -130,34 +105,13 @@ fn hf_33129_longrope_switches_on_the_current_length() {
 /// from `mscale` instead of `mscale_all_dim`; the cos/sin ratio alone collapses to 1.
 #[test]
 fn hf_47435_deepseek_softmax_multiplier() {
-    let v3 = Yarn {
-        factor: 40.0,
-        mscale: Some(1.0),
-        mscale_all_dim: Some(1.0),
-        ..Yarn::default()
-    };
+    let v3 = Yarn { factor: 40.0, mscale: Some(1.0), mscale_all_dim: Some(1.0), ..Yarn::default() };
     assert_eq!(v3.attention_factor(), 1.0);
-    assert!(
-        (v3.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::MscaleAllDim) - 1.873_854_21).abs()
-            < 1e-8
-    );
-    let v2 = Yarn {
-        factor: 40.0,
-        mscale: Some(0.707),
-        mscale_all_dim: Some(0.707),
-        ..Yarn::default()
-    };
+    assert!((v3.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::MscaleAllDim) - 1.873_854_21).abs() < 1e-8);
+    let v2 = Yarn { factor: 40.0, mscale: Some(0.707), mscale_all_dim: Some(0.707), ..Yarn::default() };
     assert_eq!(v2.attention_factor(), 1.0);
-    assert!(
-        (v2.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::MscaleAllDim) - 1.589_626_17).abs()
-            < 1e-8
-    );
-    let mixed = Yarn {
-        factor: 40.0,
-        mscale: Some(1.0),
-        mscale_all_dim: Some(0.707),
-        ..Yarn::default()
-    };
+    assert!((v2.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::MscaleAllDim) - 1.589_626_17).abs() < 1e-8);
+    let mixed = Yarn { factor: 40.0, mscale: Some(1.0), mscale_all_dim: Some(0.707), ..Yarn::default() };
     assert_ne!(
         mixed.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::MscaleAllDim),
         mixed.deepseek_softmax_multiplier(DeepSeekSoftmaxRule::Mscale)
@@ -170,10 +124,7 @@ fn hf_47435_deepseek_softmax_multiplier() {
 fn vllm_41236_dynamic_ntk_depends_on_the_length() {
     let d = DynamicNtk { factor: 2.0 };
     let r = rope(128, 1e4, 4096, RopeScaling::DynamicNtk(d));
-    assert!(
-        (d.base(r.context(), Some(8192)) - 30_527.736_7).abs() < 1e-3,
-        "spec §13"
-    );
+    assert!((d.base(r.context(), Some(8192)) - 30_527.736_7).abs() < 1e-3, "spec §13");
     assert_eq!(d.base(r.context(), Some(4096)), 1e4);
     assert!(d.base(r.context(), Some(16384)) > d.base(r.context(), Some(8192)));
 }
@@ -200,14 +151,8 @@ fn llama3_299_integer_factors_and_either_type_key_are_accepted() {
         }))
         .unwrap();
         let f = r.frequencies(None);
-        assert!(
-            (f.inv_freq[29] - 2.166_570_76e-3).abs() < 1e-11,
-            "spec §13 out[29]"
-        );
-        assert!(
-            (f.inv_freq[63] - 3.068_925_99e-7).abs() < 1e-14,
-            "spec §13 out[63]"
-        );
+        assert!((f.inv_freq[29] - 2.166_570_76e-3).abs() < 1e-11, "spec §13 out[29]");
+        assert!((f.inv_freq[63] - 3.068_925_99e-7).abs() < 1e-14, "spec §13 out[63]");
     }
 }
 
@@ -215,12 +160,8 @@ fn llama3_299_integer_factors_and_either_type_key_are_accepted() {
 /// band holds at most the boundary wavelength.
 #[test]
 fn llama4_equal_band_factors_give_no_nan() {
-    let m = Llama3 {
-        factor: 16.0,
-        low_freq_factor: 1.0,
-        high_freq_factor: 1.0,
-        original_max_position_embeddings: 8192,
-    };
+    let m =
+        Llama3 { factor: 16.0, low_freq_factor: 1.0, high_freq_factor: 1.0, original_max_position_embeddings: 8192 };
     let r = rope(128, 5e5, 131072, RopeScaling::Llama3(m));
     assert!(r.frequencies(None).inv_freq.iter().all(|f| f.is_finite()));
     let boundary = 2.0 * std::f64::consts::PI / 8192.0;
@@ -238,9 +179,6 @@ fn yarn_zero_betas_are_rejected_not_defaulted() {
             "rope_scaling": {"rope_type": "yarn", "factor": 4.0, key: 0}
         }))
         .unwrap_err();
-        assert!(
-            matches!(err, RopeError::OutOfRange { field, .. } if field == key),
-            "{err}"
-        );
+        assert!(matches!(err, RopeError::OutOfRange { field, .. } if field == key), "{err}");
     }
 }

@@ -95,10 +95,7 @@ fn streamed() -> f64 {
 }
 
 fn measure(name: &str, f: fn() -> f64) -> f64 {
-    let (a0, l0) = (
-        ALLOCATED.load(Ordering::Relaxed),
-        LIVE.load(Ordering::Relaxed),
-    );
+    let (a0, l0) = (ALLOCATED.load(Ordering::Relaxed), LIVE.load(Ordering::Relaxed));
     PEAK.store(l0, Ordering::Relaxed);
     let start = std::time::Instant::now();
     let v = f();
@@ -114,18 +111,11 @@ fn measure(name: &str, f: fn() -> f64) -> f64 {
 
 fn bench(c: &mut Criterion) {
     let (a, b) = (measure("one-shot", one_shot), measure("streamed", streamed));
-    assert!(
-        (a - b).abs() <= 1e-6 * a.abs(),
-        "one-shot {a} and streamed {b} disagree"
-    );
+    assert!((a - b).abs() <= 1e-6 * a.abs(), "one-shot {a} and streamed {b} disagree");
     let mut group = c.benchmark_group("entropy_8x4096x4096_causal");
     group.sample_size(10);
-    group.bench_function("one_shot_materialised", |bch| {
-        bch.iter(|| black_box(one_shot()))
-    });
-    group.bench_function("streamed_512_key_chunks", |bch| {
-        bch.iter(|| black_box(streamed()))
-    });
+    group.bench_function("one_shot_materialised", |bch| bch.iter(|| black_box(one_shot())));
+    group.bench_function("streamed_512_key_chunks", |bch| bch.iter(|| black_box(streamed())));
     group.finish();
 }
 

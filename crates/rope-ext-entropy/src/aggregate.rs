@@ -20,13 +20,7 @@ pub struct Stats {
 impl Stats {
     /// No values.
     pub fn new() -> Self {
-        Stats {
-            count: 0,
-            mean: 0.0,
-            m2: 0.0,
-            min: f64::INFINITY,
-            max: f64::NEG_INFINITY,
-        }
+        Stats { count: 0, mean: 0.0, m2: 0.0, min: f64::INFINITY, max: f64::NEG_INFINITY }
     }
 
     /// Adds one value.
@@ -59,11 +53,7 @@ impl Stats {
 
     /// Population standard deviation (0 for fewer than two values).
     pub fn std(&self) -> f64 {
-        if self.count < 2 {
-            0.0
-        } else {
-            (self.m2 / self.count as f64).sqrt()
-        }
+        if self.count < 2 { 0.0 } else { (self.m2 / self.count as f64).sqrt() }
     }
 }
 
@@ -167,9 +157,7 @@ impl EntropyCollector {
 
     /// The statistics so far.
     pub fn report(&self) -> EntropyReport {
-        EntropyReport {
-            layers: self.layers.clone(),
-        }
+        EntropyReport { layers: self.layers.clone() }
     }
 }
 
@@ -179,11 +167,7 @@ fn bucket_mut(layer: &mut LayerReport, k: usize) -> &mut BucketReport {
     if from <= k {
         layer.buckets.extend((from..=k).map(|i| {
             let (first, last) = log2_bucket_bounds(i);
-            BucketReport {
-                first,
-                last,
-                stats: Stats::new(),
-            }
+            BucketReport { first, last, stats: Stats::new() }
         }));
     }
     &mut layer.buckets[k]
@@ -208,10 +192,7 @@ mod tests {
         assert_eq!((log2_bucket(3), log2_bucket(6), log2_bucket(7)), (2, 2, 3));
         for k in 0..20 {
             let (a, b) = log2_bucket_bounds(k);
-            assert_eq!(
-                (log2_bucket(a), log2_bucket(b), log2_bucket(b + 1)),
-                (k, k, k + 1)
-            );
+            assert_eq!((log2_bucket(a), log2_bucket(b), log2_bucket(b + 1)), (k, k, k + 1));
         }
     }
 
@@ -234,17 +215,10 @@ mod tests {
     fn collector_merge_equals_recording_everything() {
         let mut all = EntropyCollector::new();
         let (mut a, mut b) = (EntropyCollector::new(), EntropyCollector::new());
-        for (i, (layer, head, pos)) in [(0, 0, 0), (1, 2, 5), (0, 1, 9), (2, 0, 3), (1, 2, 5)]
-            .into_iter()
-            .enumerate()
-        {
+        for (i, (layer, head, pos)) in [(0, 0, 0), (1, 2, 5), (0, 1, 9), (2, 0, 3), (1, 2, 5)].into_iter().enumerate() {
             let h = 0.5 + i as f64;
             all.record(layer, head, pos, h);
-            if i % 2 == 0 {
-                a.record(layer, head, pos, h)
-            } else {
-                b.record(layer, head, pos, h)
-            }
+            if i % 2 == 0 { a.record(layer, head, pos, h) } else { b.record(layer, head, pos, h) }
         }
         a.merge(&b);
         let (x, y) = (a.report(), all.report());

@@ -32,9 +32,7 @@ pub enum EntropyError {
         expected: usize,
     },
     /// No logit scale brings the row to the target entropy.
-    #[error(
-        "target entropy {target} nats is unreachable: scaling the logits gives entropies in ({min}, {max}]"
-    )]
+    #[error("target entropy {target} nats is unreachable: scaling the logits gives entropies in ({min}, {max}]")]
     Unreachable {
         /// The requested entropy.
         target: f64,

@@ -22,40 +22,26 @@ pub struct RowMask<'a> {
 
 impl<'a> RowMask<'a> {
     /// Every key visible.
-    pub const NONE: RowMask<'static> = RowMask {
-        causal_query: None,
-        keep: None,
-    };
+    pub const NONE: RowMask<'static> = RowMask { causal_query: None, keep: None };
 
     /// Keys `0..=query` visible.
     pub fn causal(query: usize) -> Self {
-        RowMask {
-            causal_query: Some(query),
-            keep: None,
-        }
+        RowMask { causal_query: Some(query), keep: None }
     }
 
     /// Keys with `keep[j]` visible.
     pub fn padding(keep: &'a [bool]) -> Self {
-        RowMask {
-            causal_query: None,
-            keep: Some(keep),
-        }
+        RowMask { causal_query: None, keep: Some(keep) }
     }
 
     /// Whether key `j` is visible.
     pub fn keeps(&self, j: usize) -> bool {
-        self.causal_query.is_none_or(|q| j <= q)
-            && self.keep.is_none_or(|k| k.get(j).copied().unwrap_or(false))
+        self.causal_query.is_none_or(|q| j <= q) && self.keep.is_none_or(|k| k.get(j).copied().unwrap_or(false))
     }
 
     pub(crate) fn check(&self, len: usize) -> Result<(), EntropyError> {
         match self.keep {
-            Some(k) if k.len() != len => Err(EntropyError::ShapeMismatch {
-                what: "keep",
-                len: k.len(),
-                expected: len,
-            }),
+            Some(k) if k.len() != len => Err(EntropyError::ShapeMismatch { what: "keep", len: k.len(), expected: len }),
             _ => Ok(()),
         }
     }

@@ -53,14 +53,10 @@ impl LogitScalar {
     pub fn multiplier(&self, layer: usize, position: usize) -> f64 {
         match self {
             LogitScalar::None => 1.0,
-            LogitScalar::EntropyAwareAbf { method, context } => {
-                method.logit_scale(layer, position as u64, *context)
-            }
+            LogitScalar::EntropyAwareAbf { method, context } => method.logit_scale(layer, position as u64, *context),
             LogitScalar::QwenLogN { seq_length } => qwen_logn(position as u64, *seq_length as u64),
             LogitScalar::Yarn { scale } => get_mscale(*scale, 1.0).powi(2),
-            LogitScalar::LongRopeSu { scale, original } => {
-                su_attention_factor(*scale, *original).powi(2)
-            }
+            LogitScalar::LongRopeSu { scale, original } => su_attention_factor(*scale, *original).powi(2),
         }
     }
 }
@@ -77,18 +73,11 @@ mod tests {
             epsilon = 1e-9
         );
         approx::assert_relative_eq!(
-            LogitScalar::LongRopeSu {
-                scale: 32.0,
-                original: 4096
-            }
-            .multiplier(3, 7),
+            LogitScalar::LongRopeSu { scale: 32.0, original: 4096 }.multiplier(3, 7),
             1.190_238_07_f64.powi(2),
             epsilon = 1e-8
         );
-        let eabf = LogitScalar::EntropyAwareAbf {
-            method: EntropyAwareAbf::default(),
-            context: 4096,
-        };
+        let eabf = LogitScalar::EntropyAwareAbf { method: EntropyAwareAbf::default(), context: 4096 };
         assert_eq!(eabf.multiplier(0, 32767), 1.0);
         approx::assert_relative_eq!(eabf.multiplier(2, 32767), 1.25, epsilon = 1e-12);
         approx::assert_relative_eq!(

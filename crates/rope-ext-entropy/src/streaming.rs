@@ -27,13 +27,7 @@ impl Default for StreamingEntropy {
 impl StreamingEntropy {
     /// An empty row.
     pub fn new() -> Self {
-        StreamingEntropy {
-            max: f64::NEG_INFINITY,
-            norm: 0.0,
-            weighted: 0.0,
-            seen: 0,
-            kept: 0,
-        }
+        StreamingEntropy { max: f64::NEG_INFINITY, norm: 0.0, weighted: 0.0, seen: 0, kept: 0 }
     }
 
     /// Appends a chunk of logits with every key visible.
@@ -42,29 +36,17 @@ impl StreamingEntropy {
     }
 
     /// Appends a chunk; `keep(j)` decides for the row-global key index `j`.
-    pub fn push_masked(
-        &mut self,
-        chunk: &[f32],
-        keep: impl Fn(usize) -> bool,
-    ) -> Result<(), EntropyError> {
+    pub fn push_masked(&mut self, chunk: &[f32], keep: impl Fn(usize) -> bool) -> Result<(), EntropyError> {
         self.push_scaled(chunk, 1.0, keep)
     }
 
     /// Appends a chunk of logits multiplied by `scale`.
-    pub fn push_scaled(
-        &mut self,
-        chunk: &[f32],
-        scale: f64,
-        keep: impl Fn(usize) -> bool,
-    ) -> Result<(), EntropyError> {
+    pub fn push_scaled(&mut self, chunk: &[f32], scale: f64, keep: impl Fn(usize) -> bool) -> Result<(), EntropyError> {
         let base = self.seen;
         let mut chunk_max = f64::NEG_INFINITY;
         for (i, &z) in chunk.iter().enumerate() {
             if z.is_nan() || z == f32::INFINITY {
-                return Err(EntropyError::NotFinite {
-                    index: base + i,
-                    value: z,
-                });
+                return Err(EntropyError::NotFinite { index: base + i, value: z });
             }
             if keep(base + i) {
                 chunk_max = chunk_max.max(f64::from(z) * scale);

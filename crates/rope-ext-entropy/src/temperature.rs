@@ -28,18 +28,10 @@ pub struct LogitScale {
 }
 
 /// Finds `t > 0` with `H(softmax(t · logits)) = target` over the unmasked keys.
-pub fn solve_logit_scale(
-    logits: &[f32],
-    target: f64,
-    mask: RowMask<'_>,
-) -> Result<LogitScale, EntropyError> {
+pub fn solve_logit_scale(logits: &[f32], target: f64, mask: RowMask<'_>) -> Result<LogitScale, EntropyError> {
     let h = |log_t: f64| scaled_entropy(logits, log_t.exp(), mask);
-    let kept: Vec<f32> = logits
-        .iter()
-        .enumerate()
-        .filter(|&(j, &z)| mask.keeps(j) && z != f32::NEG_INFINITY)
-        .map(|(_, &z)| z)
-        .collect();
+    let kept: Vec<f32> =
+        logits.iter().enumerate().filter(|&(j, &z)| mask.keeps(j) && z != f32::NEG_INFINITY).map(|(_, &z)| z).collect();
     let h1 = h(0.0)?; // validates the row (empty, masked, NaN) before anything else
     let top = kept.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let ties = kept.iter().filter(|&&z| z == top).count();
@@ -47,11 +39,7 @@ pub fn solve_logit_scale(
     if ties == kept.len() {
         // all equal: H(t) = ln n for every t
         return if (target - max).abs() <= ENTROPY_TOLERANCE {
-            Ok(LogitScale {
-                scale: 1.0,
-                entropy: h1,
-                evaluations: 1,
-            })
+            Ok(LogitScale { scale: 1.0, entropy: h1, evaluations: 1 })
         } else {
             Err(EntropyError::Unreachable { target, min, max })
         };
@@ -61,21 +49,13 @@ pub fn solve_logit_scale(
     }
     let (mut lo, mut hi) = (-MAX_LOG_SCALE, MAX_LOG_SCALE); // H(lo) ≥ target ≥ H(hi)
     let mut evaluations = 1;
-    let mut best = LogitScale {
-        scale: 1.0,
-        entropy: h1,
-        evaluations,
-    };
+    let mut best = LogitScale { scale: 1.0, entropy: h1, evaluations };
     for _ in 0..200 {
         let mid = 0.5 * (lo + hi);
         let hm = h(mid)?;
         evaluations += 1;
         if (hm - target).abs() < (best.entropy - target).abs() {
-            best = LogitScale {
-                scale: mid.exp(),
-                entropy: hm,
-                evaluations,
-            };
+            best = LogitScale { scale: mid.exp(), entropy: hm, evaluations };
         }
         if (hm - target).abs() <= ENTROPY_TOLERANCE || hi - lo < 1e-15 {
             break;

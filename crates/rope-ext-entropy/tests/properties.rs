@@ -3,9 +3,7 @@
 use proptest::prelude::*;
 use rope_ext_entropy::row::scaled_entropy;
 use rope_ext_entropy::temperature::ENTROPY_TOLERANCE;
-use rope_ext_entropy::{
-    EntropyError, RowMask, StreamingEntropy, entropy, masked_entropy, solve_logit_scale,
-};
+use rope_ext_entropy::{EntropyError, RowMask, StreamingEntropy, entropy, masked_entropy, solve_logit_scale};
 
 fn rows() -> impl Strategy<Value = Vec<f32>> {
     prop::collection::vec(-30.0f32..30.0, 1..300)
@@ -104,17 +102,11 @@ fn unreachable_targets_are_errors() {
     let z = [0.0f32, 1.0, 2.0, 2.0];
     for target in [5f64.ln(), 4f64.ln(), 2f64.ln(), 0.1, -1.0, f64::NAN] {
         assert!(
-            matches!(
-                solve_logit_scale(&z, target, RowMask::NONE),
-                Err(EntropyError::Unreachable { .. })
-            ),
+            matches!(solve_logit_scale(&z, target, RowMask::NONE), Err(EntropyError::Unreachable { .. })),
             "{target}"
         );
     }
-    assert!(matches!(
-        solve_logit_scale(&[1.0; 3], 0.5, RowMask::NONE),
-        Err(EntropyError::Unreachable { .. })
-    ));
+    assert!(matches!(solve_logit_scale(&[1.0; 3], 0.5, RowMask::NONE), Err(EntropyError::Unreachable { .. })));
     let equal = solve_logit_scale(&[1.0; 3], 3f64.ln(), RowMask::NONE).unwrap();
     assert!((equal.entropy - 3f64.ln()).abs() <= ENTROPY_TOLERANCE);
 }
@@ -122,46 +114,18 @@ fn unreachable_targets_are_errors() {
 #[test]
 fn bad_rows_give_typed_errors() {
     assert_eq!(entropy(&[]), Err(EntropyError::EmptyRow));
-    assert_eq!(
-        entropy(&[f32::NEG_INFINITY; 3]),
-        Err(EntropyError::AllMasked { len: 3 })
-    );
-    assert_eq!(
-        masked_entropy(&[1.0, 2.0], RowMask::padding(&[false, false])),
-        Err(EntropyError::AllMasked { len: 2 })
-    );
-    assert!(matches!(
-        entropy(&[1.0, f32::NAN]),
-        Err(EntropyError::NotFinite { index: 1, .. })
-    ));
-    assert!(matches!(
-        entropy(&[f32::INFINITY]),
-        Err(EntropyError::NotFinite { index: 0, .. })
-    ));
+    assert_eq!(entropy(&[f32::NEG_INFINITY; 3]), Err(EntropyError::AllMasked { len: 3 }));
+    assert_eq!(masked_entropy(&[1.0, 2.0], RowMask::padding(&[false, false])), Err(EntropyError::AllMasked { len: 2 }));
+    assert!(matches!(entropy(&[1.0, f32::NAN]), Err(EntropyError::NotFinite { index: 1, .. })));
+    assert!(matches!(entropy(&[f32::INFINITY]), Err(EntropyError::NotFinite { index: 0, .. })));
     assert_eq!(
         masked_entropy(&[1.0, 2.0], RowMask::padding(&[true])),
-        Err(EntropyError::ShapeMismatch {
-            what: "keep",
-            len: 1,
-            expected: 2
-        })
+        Err(EntropyError::ShapeMismatch { what: "keep", len: 1, expected: 2 })
     );
     let mut st = StreamingEntropy::new();
     st.push(&[0.0, 1.0]).unwrap();
-    assert!(matches!(
-        st.push(&[f32::NAN]),
-        Err(EntropyError::NotFinite { index: 2, .. })
-    ));
-    assert_eq!(
-        StreamingEntropy::new().finish(),
-        Err(EntropyError::EmptyRow)
-    );
-    assert!(matches!(
-        solve_logit_scale(&[], 1.0, RowMask::NONE),
-        Err(EntropyError::EmptyRow)
-    ));
-    assert!(matches!(
-        solve_logit_scale(&[f32::NAN, 1.0], 0.5, RowMask::NONE),
-        Err(EntropyError::NotFinite { .. })
-    ));
+    assert!(matches!(st.push(&[f32::NAN]), Err(EntropyError::NotFinite { index: 2, .. })));
+    assert_eq!(StreamingEntropy::new().finish(), Err(EntropyError::EmptyRow));
+    assert!(matches!(solve_logit_scale(&[], 1.0, RowMask::NONE), Err(EntropyError::EmptyRow)));
+    assert!(matches!(solve_logit_scale(&[f32::NAN, 1.0], 0.5, RowMask::NONE), Err(EntropyError::NotFinite { .. })));
 }

@@ -30,10 +30,7 @@ pub enum AttentionImpl {
 
 impl Default for AttentionImpl {
     fn default() -> Self {
-        AttentionImpl::Chunked {
-            query_block: 256,
-            key_chunk: 512,
-        }
+        AttentionImpl::Chunked { query_block: 256, key_chunk: 512 }
     }
 }
 
@@ -74,10 +71,7 @@ fn causal_mask(q0: usize, nq: usize, k0: usize, nk: usize, device: &Device) -> T
 pub(crate) fn attend(call: AttentionCall<'_>, imp: AttentionImpl) -> Tensor<4> {
     match imp {
         AttentionImpl::Reference => reference(call),
-        AttentionImpl::Chunked {
-            query_block,
-            key_chunk,
-        } => chunked(call, query_block.max(1), key_chunk.max(1)),
+        AttentionImpl::Chunked { query_block, key_chunk } => chunked(call, query_block.max(1), key_chunk.max(1)),
     }
 }
 
@@ -86,17 +80,13 @@ fn reference(call: AttentionCall<'_>) -> Tensor<4> {
     let [_, _, nk, _] = call.k.dims();
     let device = call.q.device();
     let scores = call.q.matmul(call.k.swap_dims(2, 3)) * call.scale;
-    let scores = scores.mask_fill(
-        causal_mask(call.offset, nq, 0, nk, &device),
-        f32::NEG_INFINITY,
-    );
+    let scores = scores.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), f32::NEG_INFINITY);
     if let Some(hook) = call.hook {
         let m = scores.clone().max_dim(3);
         let shifted = scores.clone() - m;
         let p = shifted.clone().exp();
         let l = p.clone().sum_dim(3);
-        let w =
-            (p * shifted.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), 0.0)).sum_dim(3);
+        let w = (p * shifted.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), 0.0)).sum_dim(3);
         record(hook, call.layer, call.offset, l, w);
     }
     burn::tensor::activation::softmax(scores, 3).matmul(call.v)
@@ -120,8 +110,7 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
             let v = call.v.clone().slice([0..b, 0..h, k0..k1, 0..d]);
             let mut s = q.clone().matmul(k.swap_dims(2, 3)) * call.scale;
             let needs_mask = k1 > call.offset + q0 + 1;
-            let mask =
-                needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, &device));
+            let mask = needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, &device));
             if let Some(mask) = &mask {
                 s = s.mask_fill(mask.clone(), f32::NEG_INFINITY);
             }
@@ -159,10 +148,7 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
             }
             m = Some(m_new);
         }
-        let (l, acc) = (
-            l.expect("query block sees key 0"),
-            acc.expect("query block sees key 0"),
-        );
+        let (l, acc) = (l.expect("query block sees key 0"), acc.expect("query block sees key 0"));
         if let (Some(hook), Some(w)) = (hook.as_deref_mut(), w) {
             record(hook, call.layer, call.offset + q0, l.clone(), w);
         }
@@ -180,8 +166,7 @@ fn record(hook: &mut EntropyHook, layer: usize, position0: usize, l: Tensor<4>, 
         for hi in 0..h {
             for i in 0..n {
                 let v = values[(bi * h + hi) * n + i];
-                hook.collector
-                    .record(layer, hi, position0 + i, f64::from(v).max(0.0));
+                hook.collector.record(layer, hi, position0 + i, f64::from(v).max(0.0));
             }
         }
     }

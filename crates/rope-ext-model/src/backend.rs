@@ -41,14 +41,9 @@ impl Backend {
     /// If `ROPE_EXT_BACKEND` names no backend (a misconfigured test run).
     pub fn for_tests() -> Backend {
         if let Ok(name) = std::env::var("ROPE_EXT_BACKEND") {
-            return name
-                .parse()
-                .unwrap_or_else(|e| panic!("ROPE_EXT_BACKEND: {e}"));
+            return name.parse().unwrap_or_else(|e| panic!("ROPE_EXT_BACKEND: {e}"));
         }
-        [Backend::Cpu, Backend::Tch, Backend::Wgpu]
-            .into_iter()
-            .find(|b| b.device().is_ok())
-            .unwrap_or(Backend::Cpu)
+        [Backend::Cpu, Backend::Tch, Backend::Wgpu].into_iter().find(|b| b.device().is_ok()).unwrap_or(Backend::Cpu)
     }
 
     /// The device of this backend.
@@ -96,14 +91,11 @@ impl FromStr for Backend {
             "cpu" | "flex" => Ok(Backend::Cpu),
             "tch" | "libtorch" => Ok(Backend::Tch),
             "tch-cuda" => Ok(Backend::TchCuda(0)),
-            s if s.starts_with("tch-cuda:") => s["tch-cuda:".len()..]
-                .parse()
-                .map(Backend::TchCuda)
-                .map_err(|_| format!("bad CUDA index in `{s}`")),
+            s if s.starts_with("tch-cuda:") => {
+                s["tch-cuda:".len()..].parse().map(Backend::TchCuda).map_err(|_| format!("bad CUDA index in `{s}`"))
+            }
             "wgpu" => Ok(Backend::Wgpu),
-            other => Err(format!(
-                "unknown backend `{other}` (expected cpu, tch or wgpu)"
-            )),
+            other => Err(format!("unknown backend `{other}` (expected cpu, tch or wgpu)")),
         }
     }
 }

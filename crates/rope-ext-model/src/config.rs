@@ -50,14 +50,9 @@ pub struct LlamaConfig {
 impl LlamaConfig {
     /// Reads `config.json`.
     pub fn from_file(path: &Path) -> Result<Self, ModelError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-            path: path.into(),
-            source,
-        })?;
-        let value: Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
-            path: path.into(),
-            source,
-        })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.into(), source })?;
+        let value: Value =
+            serde_json::from_str(&text).map_err(|source| ModelError::Json { path: path.into(), source })?;
         Self::from_json(&value)
     }
 
@@ -65,10 +60,7 @@ impl LlamaConfig {
     pub fn from_json(value: &Value) -> Result<Self, ModelError> {
         let raw = value
             .as_object()
-            .ok_or_else(|| ModelError::Config {
-                field: "config",
-                problem: "must be a JSON object".into(),
-            })?
+            .ok_or_else(|| ModelError::Config { field: "config", problem: "must be a JSON object".into() })?
             .clone();
         let model_type = match raw.get("model_type") {
             Some(Value::String(s)) => s.clone(),
@@ -83,8 +75,7 @@ impl LlamaConfig {
         }
         let hidden_size = req_usize(&raw, "hidden_size")?;
         let num_attention_heads = req_usize(&raw, "num_attention_heads")?;
-        let num_key_value_heads =
-            opt_usize(&raw, "num_key_value_heads")?.unwrap_or(num_attention_heads);
+        let num_key_value_heads = opt_usize(&raw, "num_key_value_heads")?.unwrap_or(num_attention_heads);
         if num_key_value_heads == 0 || num_attention_heads % num_key_value_heads != 0 {
             return Err(ModelError::Config {
                 field: "num_key_value_heads",
@@ -99,10 +90,7 @@ impl LlamaConfig {
         let attention_bias = opt_bool(&raw, "attention_bias")?.unwrap_or(false);
         let eos_token_ids = match raw.get("eos_token_id") {
             None | Some(Value::Null) => vec![],
-            Some(Value::Array(a)) => a
-                .iter()
-                .map(|v| token(v, "eos_token_id"))
-                .collect::<Result<_, _>>()?,
+            Some(Value::Array(a)) => a.iter().map(|v| token(v, "eos_token_id")).collect::<Result<_, _>>()?,
             Some(v) => vec![token(v, "eos_token_id")?],
         };
         let bos_token_id = match raw.get("bos_token_id") {
@@ -134,10 +122,7 @@ impl LlamaConfig {
             ("num_hidden_layers", config.num_hidden_layers),
         ] {
             if v == 0 {
-                return Err(ModelError::Config {
-                    field,
-                    problem: "must be at least 1, got 0".into(),
-                });
+                return Err(ModelError::Config { field, problem: "must be at least 1, got 0".into() });
             }
         }
         Ok(config)
@@ -150,51 +135,34 @@ impl LlamaConfig {
 }
 
 fn bad(field: &'static str, problem: &str, v: &Value) -> ModelError {
-    ModelError::Config {
-        field,
-        problem: format!("{problem}, got {v}"),
-    }
+    ModelError::Config { field, problem: format!("{problem}, got {v}") }
 }
 
 fn token(v: &Value, field: &'static str) -> Result<u32, ModelError> {
-    v.as_u64()
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| bad(field, "must be a token id", v))
+    v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(field, "must be a token id", v))
 }
 
 fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usize>, ModelError> {
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(|n| Some(n as usize))
-            .ok_or_else(|| bad(field, "must be a non-negative integer", v)),
+        Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| bad(field, "must be a non-negative integer", v)),
     }
 }
 
 fn req_usize(raw: &Map<String, Value>, field: &'static str) -> Result<usize, ModelError> {
-    opt_usize(raw, field)?.ok_or(ModelError::Config {
-        field,
-        problem: "is missing".into(),
-    })
+    opt_usize(raw, field)?.ok_or(ModelError::Config { field, problem: "is missing".into() })
 }
 
 fn opt_f64(raw: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, ModelError> {
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_f64()
-            .map(Some)
-            .ok_or_else(|| bad(field, "must be a number", v)),
+        Some(v) => v.as_f64().map(Some).ok_or_else(|| bad(field, "must be a number", v)),
     }
 }
 
 fn opt_bool(raw: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ModelError> {
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_bool()
-            .map(Some)
-            .ok_or_else(|| bad(field, "must be a boolean", v)),
+        Some(v) => v.as_bool().map(Some).ok_or_else(|| bad(field, "must be a boolean", v)),
     }
 }

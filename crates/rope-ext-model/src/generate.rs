@@ -92,10 +92,7 @@ impl<'m> Generation<'m> {
             &Positions::Range { start },
             self.runtime.frequencies(),
             Some(&mut self.cache),
-            ForwardOptions {
-                attention: self.attention,
-                entropy: None,
-            },
+            ForwardOptions { attention: self.attention, entropy: None },
         );
         let vocab = self.model.config.vocab_size;
         let last: Tensor<3> = logits.slice([0..1, n - 1..n, 0..vocab]);
@@ -104,12 +101,7 @@ impl<'m> Generation<'m> {
 
     /// Feeds `prompt`, then appends up to `max_new` chosen tokens, stopping after an
     /// end-of-sequence token. Returns the new tokens.
-    pub fn generate(
-        &mut self,
-        prompt: &[u32],
-        max_new: usize,
-        sampling: Sampling,
-    ) -> Result<Vec<u32>, ModelError> {
+    pub fn generate(&mut self, prompt: &[u32], max_new: usize, sampling: Sampling) -> Result<Vec<u32>, ModelError> {
         let mut rng = match sampling {
             Sampling::Temperature { seed, .. } => Some(StdRng::seed_from_u64(seed)),
             Sampling::Greedy => None,
@@ -129,41 +121,25 @@ impl<'m> Generation<'m> {
 }
 
 /// Picks a token from one row of logits.
-pub fn choose(
-    logits: &[f32],
-    sampling: Sampling,
-    rng: Option<&mut StdRng>,
-) -> Result<u32, ModelError> {
+pub fn choose(logits: &[f32], sampling: Sampling, rng: Option<&mut StdRng>) -> Result<u32, ModelError> {
     let argmax = || {
         logits
             .iter()
             .enumerate()
-            .fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                if v > bv { (i, v) } else { (bi, bv) }
-            })
+            .fold((0usize, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) })
             .0
     };
     match (sampling, rng) {
         (Sampling::Greedy, _) | (_, None) => Ok(argmax() as u32),
-        (
-            Sampling::Temperature {
-                temperature, top_k, ..
-            },
-            Some(rng),
-        ) => {
+        (Sampling::Temperature { temperature, top_k, .. }, Some(rng)) => {
             if !(temperature > 0.0 && temperature.is_finite()) {
-                return Err(ModelError::Input(
-                    "sampling temperature must be a positive finite number",
-                ));
+                return Err(ModelError::Input("sampling temperature must be a positive finite number"));
             }
             let mut order: Vec<usize> = (0..logits.len()).collect();
             order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]));
             order.truncate(top_k.unwrap_or(logits.len()).max(1));
             let top = f64::from(logits[order[0]]);
-            let weights: Vec<f64> = order
-                .iter()
-                .map(|&i| ((f64::from(logits[i]) - top) / temperature).exp())
-                .collect();
+            let weights: Vec<f64> = order.iter().map(|&i| ((f64::from(logits[i]) - top) / temperature).exp()).collect();
             let total: f64 = weights.iter().sum();
             let mut u = rand::RngExt::random::<f64>(rng) * total;
             for (&i, w) in order.iter().zip(&weights) {

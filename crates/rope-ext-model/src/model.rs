@@ -109,9 +109,7 @@ impl Llama {
     pub fn tokens(&self, ids: &[Vec<u32>]) -> Result<Tensor<2, Int>, ModelError> {
         let n = ids.first().map_or(0, Vec::len);
         if n == 0 || ids.iter().any(|r| r.len() != n) {
-            return Err(ModelError::Input(
-                "token batches must be non-empty and of equal length",
-            ));
+            return Err(ModelError::Input("token batches must be non-empty and of equal length"));
         }
         let mut flat = Vec::with_capacity(ids.len() * n);
         for (i, &id) in ids.iter().flatten().enumerate() {
@@ -124,10 +122,7 @@ impl Llama {
             }
             flat.push(i64::from(id));
         }
-        Ok(Tensor::from_data(
-            TensorData::new(flat, [ids.len(), n]),
-            &self.device(),
-        ))
+        Ok(Tensor::from_data(TensorData::new(flat, [ids.len(), n]), &self.device()))
     }
 
     /// Logits `[b, n, vocab]` for tokens at `positions` with frequencies `freqs`, extending
@@ -151,28 +146,13 @@ impl Llama {
         for (li, layer) in self.weights.layers.iter().enumerate() {
             let h = layer.input_layernorm.forward(x.clone());
             let a = &layer.self_attn;
-            let q = a
-                .q_proj
-                .forward(h.clone())
-                .reshape([b, n, c.num_attention_heads, c.head_dim])
-                .swap_dims(1, 2);
-            let k = a
-                .k_proj
-                .forward(h.clone())
-                .reshape([b, n, c.num_key_value_heads, c.head_dim])
-                .swap_dims(1, 2);
-            let v = a
-                .v_proj
-                .forward(h)
-                .reshape([b, n, c.num_key_value_heads, c.head_dim])
-                .swap_dims(1, 2);
+            let q = a.q_proj.forward(h.clone()).reshape([b, n, c.num_attention_heads, c.head_dim]).swap_dims(1, 2);
+            let k = a.k_proj.forward(h.clone()).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
+            let v = a.v_proj.forward(h).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
             let mut q = rotary::apply(q, &tables, rope.rotary_dim(), rope.layout());
             let mut k = rotary::apply(k, &tables, rope.rotary_dim(), rope.layout());
             let mut v = v;
-            if let Some(scales) = logit_scales
-                .as_ref()
-                .and_then(|s| s.get(li).cloned().flatten())
-            {
+            if let Some(scales) = logit_scales.as_ref().and_then(|s| s.get(li).cloned().flatten()) {
                 q = q * scales;
             }
             if let Some(cache) = cache.as_deref_mut() {
@@ -196,30 +176,17 @@ impl Llama {
                 layer: li,
                 hook: hook.as_deref_mut(),
             };
-            let o = attend(call, options.attention).swap_dims(1, 2).reshape([
-                b,
-                n,
-                c.num_attention_heads * c.head_dim,
-            ]);
+            let o = attend(call, options.attention).swap_dims(1, 2).reshape([b, n, c.num_attention_heads * c.head_dim]);
             let x1 = x + a.o_proj.forward(o);
             let h2 = layer.post_attention_layernorm.forward(x1.clone());
             let m = &layer.mlp;
-            let mlp = m
-                .down_proj
-                .forward(silu(m.gate_proj.forward(h2.clone())) * m.up_proj.forward(h2));
+            let mlp = m.down_proj.forward(silu(m.gate_proj.forward(h2.clone())) * m.up_proj.forward(h2));
             x = x1 + mlp;
         }
         let x = self.weights.norm.forward(x);
         match &self.weights.lm_head {
             Some(head) => head.forward(x),
-            None => x.matmul(
-                self.weights
-                    .embed_tokens
-                    .weight
-                    .val()
-                    .transpose()
-                    .unsqueeze(),
-            ),
+            None => x.matmul(self.weights.embed_tokens.weight.val().transpose().unsqueeze()),
         }
     }
 
@@ -228,57 +195,30 @@ impl Llama {
     pub fn forward(&self, tokens: Tensor<2, Int>, options: ForwardOptions<'_>) -> Tensor<3> {
         let [_, n] = tokens.dims();
         let freqs = self.config.rope.frequencies(Some(n));
-        self.forward_with(
-            tokens,
-            &Positions::Range { start: 0 },
-            &freqs,
-            None,
-            options,
-        )
+        self.forward_with(tokens, &Positions::Range { start: 0 }, &freqs, None, options)
     }
 
     /// Per-token negative log-likelihoods (nats) of `ids[1..]` given their prefixes, one
     /// forward pass over the whole sequence.
-    pub fn token_nlls(
-        &self,
-        ids: &[u32],
-        attention: AttentionImpl,
-    ) -> Result<Vec<f64>, ModelError> {
+    pub fn token_nlls(&self, ids: &[u32], attention: AttentionImpl) -> Result<Vec<f64>, ModelError> {
         if ids.len() < 2 {
             return Err(ModelError::Input("need at least two tokens to score"));
         }
         let tokens = self.tokens(&[ids.to_vec()])?;
-        let logits = self.forward(
-            tokens,
-            ForwardOptions {
-                attention,
-                entropy: None,
-            },
-        );
+        let logits = self.forward(tokens, ForwardOptions { attention, entropy: None });
         let logp = burn::tensor::activation::log_softmax(logits, 2);
         let n = ids.len();
         let targets: Vec<i64> = ids[1..].iter().map(|&t| i64::from(t)).collect();
-        let index =
-            Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n - 1, 1]), &self.device());
-        let picked = logp
-            .slice([0..1, 0..n - 1, 0..self.config.vocab_size])
-            .gather(2, index);
+        let index = Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n - 1, 1]), &self.device());
+        let picked = logp.slice([0..1, 0..n - 1, 0..self.config.vocab_size]).gather(2, index);
         Ok(to_host(picked).into_iter().map(|v| -f64::from(v)).collect())
     }
 
     /// Entropy-aware ABF's per-layer logit multipliers as `[1, 1, n, 1]` tensors (`None` per
     /// layer where all are 1), or `None` for other methods.
-    fn logit_scales(
-        &self,
-        positions: &Positions,
-        n: usize,
-        device: &Device,
-    ) -> Option<Vec<Option<Tensor<4>>>> {
+    fn logit_scales(&self, positions: &Positions, n: usize, device: &Device) -> Option<Vec<Option<Tensor<4>>>> {
         let rope = &self.config.rope;
-        if !matches!(
-            rope.scaling(),
-            rope_ext_core::RopeScaling::EntropyAwareAbf(_)
-        ) {
+        if !matches!(rope.scaling(), rope_ext_core::RopeScaling::EntropyAwareAbf(_)) {
             return None;
         }
         let start = match positions {
@@ -288,12 +228,8 @@ impl Llama {
         Some(
             (0..self.config.num_hidden_layers)
                 .map(|layer| {
-                    let s: Vec<f32> = (start..start + n)
-                        .map(|p| rope.logit_scale(layer, p as u64) as f32)
-                        .collect();
-                    s.iter()
-                        .any(|&v| v != 1.0)
-                        .then(|| Tensor::from_data(TensorData::new(s, [1, 1, n, 1]), device))
+                    let s: Vec<f32> = (start..start + n).map(|p| rope.logit_scale(layer, p as u64) as f32).collect();
+                    s.iter().any(|&v| v != 1.0).then(|| Tensor::from_data(TensorData::new(s, [1, 1, n, 1]), device))
                 })
                 .collect(),
         )
@@ -306,9 +242,7 @@ fn repeat_kv(x: Tensor<4>, g: usize) -> Tensor<4> {
         return x;
     }
     let [b, kv, n, d] = x.dims();
-    x.unsqueeze_dim::<5>(2)
-        .repeat_dim(2, g)
-        .reshape([b, kv * g, n, d])
+    x.unsqueeze_dim::<5>(2).repeat_dim(2, g).reshape([b, kv * g, n, d])
 }
 
 /// Wraps a tensor as a parameter.
@@ -321,10 +255,7 @@ pub(crate) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
 /// # Panics
 /// Only if the backend cannot read back a float tensor as f32, which no burn backend does.
 pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data()
-        .convert::<f32>()
-        .try_to_vec::<f32>()
-        .expect("float tensors read back as f32")
+    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float tensors read back as f32")
 }
 
 /// Mean cross-entropy of `logits` `[b, n, vocab]` against `targets` `[b, n]` (the next tokens),

@@ -26,11 +26,7 @@ impl Positions {
         match self {
             Positions::Range { start } => start + len,
             Positions::PerSample(rows) => {
-                rows.iter()
-                    .flat_map(|r| r.iter().copied())
-                    .fold(0.0f64, f64::max)
-                    .floor() as usize
-                    + 1
+                rows.iter().flat_map(|r| r.iter().copied()).fold(0.0f64, f64::max).floor() as usize + 1
             }
         }
     }
@@ -47,25 +43,16 @@ pub struct RotaryTables {
 
 impl RotaryTables {
     /// Builds the tables for `len` tokens at `positions` with frequencies `freqs`.
-    pub fn new(
-        rope: &Rope,
-        freqs: &RopeFrequencies,
-        positions: &Positions,
-        len: usize,
-        device: &Device,
-    ) -> Self {
+    pub fn new(rope: &Rope, freqs: &RopeFrequencies, positions: &Positions, len: usize, device: &Device) -> Self {
         let pairs = freqs.inv_freq.len();
         let (rows, tables): (usize, Vec<_>) = match positions {
             Positions::Range { start } => {
                 let t = rope.table_with(freqs, (*start..start + len).map(|m| m as f64));
                 (1, vec![t])
             }
-            Positions::PerSample(ps) => (
-                ps.len(),
-                ps.iter()
-                    .map(|p| rope.table_with(freqs, p.iter().copied()))
-                    .collect(),
-            ),
+            Positions::PerSample(ps) => {
+                (ps.len(), ps.iter().map(|p| rope.table_with(freqs, p.iter().copied())).collect())
+            }
         };
         let mut cos = Vec::with_capacity(rows * len * pairs);
         let mut sin = Vec::with_capacity(rows * len * pairs);
@@ -82,12 +69,7 @@ impl RotaryTables {
 }
 
 /// Rotates the first `rotary_dim` channels of `x` (`[batch, heads, n, head_dim]`).
-pub fn apply(
-    x: Tensor<4>,
-    tables: &RotaryTables,
-    rotary_dim: usize,
-    layout: PairLayout,
-) -> Tensor<4> {
+pub fn apply(x: Tensor<4>, tables: &RotaryTables, rotary_dim: usize, layout: PairLayout) -> Tensor<4> {
     let [b, h, n, d] = x.dims();
     let half = rotary_dim / 2;
     let rot = x.clone().slice([0..b, 0..h, 0..n, 0..rotary_dim]);
@@ -102,22 +84,13 @@ pub fn apply(
         }
         PairLayout::Interleaved => {
             let pairs: Tensor<5> = rot.reshape([b, h, n, half, 2]);
-            let x1: Tensor<4> = pairs
-                .clone()
-                .slice([0..b, 0..h, 0..n, 0..half, 0..1])
-                .reshape([b, h, n, half]);
-            let x2: Tensor<4> = pairs
-                .slice([0..b, 0..h, 0..n, 0..half, 1..2])
-                .reshape([b, h, n, half]);
+            let x1: Tensor<4> = pairs.clone().slice([0..b, 0..h, 0..n, 0..half, 0..1]).reshape([b, h, n, half]);
+            let x2: Tensor<4> = pairs.slice([0..b, 0..h, 0..n, 0..half, 1..2]).reshape([b, h, n, half]);
             let o1 = x1.clone() * cos.clone() - x2.clone() * sin.clone();
             let o2 = x2 * cos + x1 * sin;
             let stacked: Tensor<5> = Tensor::stack(vec![o1, o2], 4);
             stacked.reshape([b, h, n, rotary_dim])
         }
     };
-    if rotary_dim == d {
-        rotated
-    } else {
-        Tensor::cat(vec![rotated, x.slice([0..b, 0..h, 0..n, rotary_dim..d])], 3)
-    }
+    if rotary_dim == d { rotated } else { Tensor::cat(vec![rotated, x.slice([0..b, 0..h, 0..n, rotary_dim..d])], 3) }
 }

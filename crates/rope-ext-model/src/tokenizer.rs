@@ -12,10 +12,7 @@ pub struct Tokenizer {
 
 impl std::fmt::Debug for Tokenizer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tokenizer")
-            .field("path", &self.path)
-            .field("vocab", &self.inner.get_vocab_size(true))
-            .finish()
+        f.debug_struct("Tokenizer").field("path", &self.path).field("vocab", &self.inner.get_vocab_size(true)).finish()
     }
 }
 
@@ -28,14 +25,9 @@ impl Tokenizer {
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| ModelError::Tokenizer {
-            path: path.into(),
-            message: e.to_string(),
-        })?;
-        Ok(Tokenizer {
-            inner,
-            path: path.into(),
-        })
+        let inner = tokenizers::Tokenizer::from_file(path)
+            .map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })?;
+        Ok(Tokenizer { inner, path: path.into() })
     }
 
     /// Loads `DIR/tokenizer.json`.
@@ -48,10 +40,7 @@ impl Tokenizer {
         let enc = self
             .inner
             .encode(text, true)
-            .map_err(|e| ModelError::Tokenizer {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ModelError::Tokenizer { path: self.path.clone(), message: e.to_string() })?;
         Ok(enc.get_ids().to_vec())
     }
 
@@ -59,10 +48,7 @@ impl Tokenizer {
     pub fn decode(&self, ids: &[u32]) -> Result<String, ModelError> {
         self.inner
             .decode(ids, false)
-            .map_err(|e| ModelError::Tokenizer {
-                path: self.path.clone(),
-                message: e.to_string(),
-            })
+            .map_err(|e| ModelError::Tokenizer { path: self.path.clone(), message: e.to_string() })
     }
 
     /// The underlying `tokenizers::Tokenizer`.

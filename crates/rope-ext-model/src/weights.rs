@@ -40,17 +40,12 @@ impl Checkpoint {
             vec![single]
         } else if index.exists() {
             let text = read(&index)?;
-            let v: Value = serde_json::from_str(&text).map_err(|source| ModelError::Json {
+            let v: Value =
+                serde_json::from_str(&text).map_err(|source| ModelError::Json { path: index.clone(), source })?;
+            let map = v.get("weight_map").and_then(Value::as_object).ok_or_else(|| ModelError::Safetensors {
                 path: index.clone(),
-                source,
+                message: "no `weight_map` object".into(),
             })?;
-            let map = v
-                .get("weight_map")
-                .and_then(Value::as_object)
-                .ok_or_else(|| ModelError::Safetensors {
-                    path: index.clone(),
-                    message: "no `weight_map` object".into(),
-                })?;
             let names: BTreeSet<&str> = map.values().filter_map(Value::as_str).collect();
             if names.len() != map.len().min(names.len()) || map.values().any(|v| !v.is_string()) {
                 return Err(ModelError::Safetensors {
@@ -70,68 +65,38 @@ impl Checkpoint {
         };
         let mut tensors = BTreeMap::new();
         for path in files {
-            let bytes = std::fs::read(&path).map_err(|source| ModelError::Io {
-                path: path.clone(),
-                source,
-            })?;
-            let st = SafeTensors::deserialize(&bytes).map_err(|e| ModelError::Safetensors {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            let bytes = std::fs::read(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+            let st = SafeTensors::deserialize(&bytes)
+                .map_err(|e| ModelError::Safetensors { path: path.clone(), message: e.to_string() })?;
             for (name, view) in st.tensors() {
                 let data = to_f32(&name, view.dtype(), view.data())?;
-                tensors.insert(
-                    name,
-                    HostTensor {
-                        shape: view.shape().to_vec(),
-                        data,
-                    },
-                );
+                tensors.insert(name, HostTensor { shape: view.shape().to_vec(), data });
             }
         }
         Ok(Checkpoint { tensors })
     }
 
     fn take(&mut self, name: &str, expected: &[usize]) -> Result<HostTensor, ModelError> {
-        let t = self
-            .tensors
-            .remove(name)
-            .ok_or_else(|| ModelError::MissingTensor { name: name.into() })?;
+        let t = self.tensors.remove(name).ok_or_else(|| ModelError::MissingTensor { name: name.into() })?;
         if t.shape != expected {
-            return Err(ModelError::TensorShape {
-                name: name.into(),
-                found: t.shape,
-                expected: expected.to_vec(),
-            });
+            return Err(ModelError::TensorShape { name: name.into(), found: t.shape, expected: expected.to_vec() });
         }
         Ok(t)
     }
 }
 
 fn read(path: &Path) -> Result<String, ModelError> {
-    std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-        path: path.into(),
-        source,
-    })
+    std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.into(), source })
 }
 
 fn to_f32(name: &str, dtype: Dtype, bytes: &[u8]) -> Result<Vec<f32>, ModelError> {
     let words = |n: usize| bytes.chunks_exact(n);
     Ok(match dtype {
-        Dtype::F32 => words(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-        Dtype::F16 => words(2)
-            .map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
-        Dtype::BF16 => words(2)
-            .map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32())
-            .collect(),
+        Dtype::F32 => words(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F16 => words(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::BF16 => words(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
         other => {
-            return Err(ModelError::TensorDtype {
-                name: name.into(),
-                dtype: format!("{other:?}"),
-            });
+            return Err(ModelError::TensorDtype { name: name.into(), dtype: format!("{other:?}") });
         }
     })
 }
@@ -157,24 +122,12 @@ fn linear(
     } else {
         None
     };
-    Ok(Linear {
-        weight: param(weight),
-        bias,
-    })
+    Ok(Linear { weight: param(weight), bias })
 }
 
-fn rms_norm(
-    ck: &mut Checkpoint,
-    name: &str,
-    d: usize,
-    eps: f64,
-    device: &Device,
-) -> Result<RmsNorm, ModelError> {
+fn rms_norm(ck: &mut Checkpoint, name: &str, d: usize, eps: f64, device: &Device) -> Result<RmsNorm, ModelError> {
     let g = ck.take(&format!("{name}.weight"), &[d])?;
-    Ok(RmsNorm {
-        gamma: param(upload(g, [d], device)),
-        epsilon: eps,
-    })
+    Ok(RmsNorm { gamma: param(upload(g, [d], device)), epsilon: eps })
 }
 
 impl Llama {
@@ -186,9 +139,7 @@ impl Llama {
         let (h, hd) = (c.hidden_size, c.head_dim);
         let emb = ck.take("model.embed_tokens.weight", &[c.vocab_size, h])?;
         let tied_copy = emb.data.clone();
-        let embed_tokens = Embedding {
-            weight: param(upload(emb, [c.vocab_size, h], device)),
-        };
+        let embed_tokens = Embedding { weight: param(upload(emb, [c.vocab_size, h], device)) };
         let mut layers = Vec::with_capacity(c.num_hidden_layers);
         for i in 0..c.num_hidden_layers {
             let p = format!("model.layers.{i}");
@@ -227,41 +178,14 @@ impl Llama {
                 )?,
             };
             let mlp = Mlp {
-                gate_proj: linear(
-                    &mut ck,
-                    &format!("{p}.mlp.gate_proj"),
-                    h,
-                    c.intermediate_size,
-                    c.mlp_bias,
-                    device,
-                )?,
-                up_proj: linear(
-                    &mut ck,
-                    &format!("{p}.mlp.up_proj"),
-                    h,
-                    c.intermediate_size,
-                    c.mlp_bias,
-                    device,
-                )?,
-                down_proj: linear(
-                    &mut ck,
-                    &format!("{p}.mlp.down_proj"),
-                    c.intermediate_size,
-                    h,
-                    c.mlp_bias,
-                    device,
-                )?,
+                gate_proj: linear(&mut ck, &format!("{p}.mlp.gate_proj"), h, c.intermediate_size, c.mlp_bias, device)?,
+                up_proj: linear(&mut ck, &format!("{p}.mlp.up_proj"), h, c.intermediate_size, c.mlp_bias, device)?,
+                down_proj: linear(&mut ck, &format!("{p}.mlp.down_proj"), c.intermediate_size, h, c.mlp_bias, device)?,
             };
             layers.push(DecoderLayer {
                 self_attn,
                 mlp,
-                input_layernorm: rms_norm(
-                    &mut ck,
-                    &format!("{p}.input_layernorm"),
-                    h,
-                    c.rms_norm_eps,
-                    device,
-                )?,
+                input_layernorm: rms_norm(&mut ck, &format!("{p}.input_layernorm"), h, c.rms_norm_eps, device)?,
                 post_attention_layernorm: rms_norm(
                     &mut ck,
                     &format!("{p}.post_attention_layernorm"),
@@ -284,20 +208,11 @@ impl Llama {
         } else {
             Some(linear(&mut ck, "lm_head", h, c.vocab_size, false, device)?)
         };
-        ck.tensors
-            .retain(|name, _| !name.ends_with("rotary_emb.inv_freq"));
+        ck.tensors.retain(|name, _| !name.ends_with("rotary_emb.inv_freq"));
         if let Some(name) = ck.tensors.keys().next() {
             return Err(ModelError::UnexpectedTensor { name: name.clone() });
         }
-        Ok(Llama {
-            config,
-            weights: LlamaWeights {
-                embed_tokens,
-                layers,
-                norm,
-                lm_head,
-            },
-        })
+        Ok(Llama { config, weights: LlamaWeights { embed_tokens, layers, norm, lm_head } })
     }
 
     /// Every weight by HF name, `[out, in]` for linears, as f32 host tensors.
@@ -321,35 +236,15 @@ impl Llama {
         };
         for (i, l) in w.layers.iter().enumerate() {
             let p = format!("model.layers.{i}");
-            lin(
-                format!("{p}.self_attn.q_proj"),
-                &l.self_attn.q_proj,
-                &mut out,
-            );
-            lin(
-                format!("{p}.self_attn.k_proj"),
-                &l.self_attn.k_proj,
-                &mut out,
-            );
-            lin(
-                format!("{p}.self_attn.v_proj"),
-                &l.self_attn.v_proj,
-                &mut out,
-            );
-            lin(
-                format!("{p}.self_attn.o_proj"),
-                &l.self_attn.o_proj,
-                &mut out,
-            );
+            lin(format!("{p}.self_attn.q_proj"), &l.self_attn.q_proj, &mut out);
+            lin(format!("{p}.self_attn.k_proj"), &l.self_attn.k_proj, &mut out);
+            lin(format!("{p}.self_attn.v_proj"), &l.self_attn.v_proj, &mut out);
+            lin(format!("{p}.self_attn.o_proj"), &l.self_attn.o_proj, &mut out);
             lin(format!("{p}.mlp.gate_proj"), &l.mlp.gate_proj, &mut out);
             lin(format!("{p}.mlp.up_proj"), &l.mlp.up_proj, &mut out);
             lin(format!("{p}.mlp.down_proj"), &l.mlp.down_proj, &mut out);
             norm(format!("{p}.input_layernorm"), &l.input_layernorm, &mut out);
-            norm(
-                format!("{p}.post_attention_layernorm"),
-                &l.post_attention_layernorm,
-                &mut out,
-            );
+            norm(format!("{p}.post_attention_layernorm"), &l.post_attention_layernorm, &mut out);
         }
         norm("model.norm".into(), &w.norm, &mut out);
         if let Some(head) = &w.lm_head {
@@ -363,10 +258,7 @@ impl Llama {
     /// written to a temporary name, synced and renamed, so an interrupted save never leaves a
     /// half-written file under the real name.
     pub fn save(&self, dir: &Path) -> Result<(), ModelError> {
-        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.into(),
-            source,
-        })?;
+        std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.into(), source })?;
         write_tensors(&dir.join("model.safetensors"), &self.named_tensors())?;
         let mut cfg = self.config.raw.clone();
         for key in [
@@ -382,51 +274,32 @@ impl Llama {
         if let Value::Object(frag) = write_config(&self.config.rope, HfForm::V5) {
             cfg.extend(frag);
         }
-        let text = serde_json::to_string_pretty(&Value::Object(cfg))
-            .expect("a JSON map serialises")
-            + "\n";
+        let text = serde_json::to_string_pretty(&Value::Object(cfg)).expect("a JSON map serialises") + "\n";
         atomic_write(&dir.join("config.json"), text.as_bytes())
     }
 }
 
 /// Writes f32 tensors `(name, shape, values)` to a safetensors file, atomically.
-pub fn write_tensors(
-    path: &Path,
-    tensors: &[(String, Vec<usize>, Vec<f32>)],
-) -> Result<(), ModelError> {
-    let bytes: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect())
-        .collect();
-    let bad = |e: safetensors::SafeTensorError| ModelError::Safetensors {
-        path: path.into(),
-        message: e.to_string(),
-    };
+pub fn write_tensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) -> Result<(), ModelError> {
+    let bytes: Vec<Vec<u8>> =
+        tensors.iter().map(|(_, _, d)| d.iter().flat_map(|x| x.to_le_bytes()).collect()).collect();
+    let bad = |e: safetensors::SafeTensorError| ModelError::Safetensors { path: path.into(), message: e.to_string() };
     let views = tensors
         .iter()
         .zip(&bytes)
         .map(|((n, s, _), b)| {
-            Ok((
-                n.clone(),
-                safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map_err(bad)?,
-            ))
+            Ok((n.clone(), safetensors::tensor::TensorView::new(Dtype::F32, s.clone(), b).map_err(bad)?))
         })
         .collect::<Result<Vec<_>, ModelError>>()?;
     let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
-    atomic_write(
-        path,
-        &safetensors::serialize(views, Some(meta)).map_err(bad)?,
-    )
+    atomic_write(path, &safetensors::serialize(views, Some(meta)).map_err(bad)?)
 }
 
 /// Writes `bytes` to `path` through a synced temporary file and a rename.
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
-    let io = |source| ModelError::Io {
-        path: path.into(),
-        source,
-    };
+    let io = |source| ModelError::Io { path: path.into(), source };
     let mut f = std::fs::File::create(&tmp).map_err(io)?;
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;

@@ -26,8 +26,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn edit_config(dir: &Path, f: impl FnOnce(&mut serde_json::Map<String, Value>)) {
-    let mut v: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     f(v.as_object_mut().unwrap());
     std::fs::write(dir.join("config.json"), v.to_string()).unwrap();
 }
@@ -51,18 +50,9 @@ fn edit_tensors(
     }
     let views: Vec<(String, TensorView<'_>)> = owned
         .iter()
-        .map(|(n, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap(),
-            )
-        })
+        .map(|(n, s, b)| (n.clone(), TensorView::new(safetensors::Dtype::F32, s.clone(), b).unwrap()))
         .collect();
-    std::fs::write(
-        dir.join("model.safetensors"),
-        safetensors::serialize(views, None).unwrap(),
-    )
-    .unwrap();
+    std::fs::write(dir.join("model.safetensors"), safetensors::serialize(views, None).unwrap()).unwrap();
 }
 
 fn load(dir: &Path) -> Result<Llama, ModelError> {
@@ -72,9 +62,7 @@ fn load(dir: &Path) -> Result<Llama, ModelError> {
 #[test]
 fn missing_tensor_is_named() {
     let dir = scratch("missing");
-    edit_tensors(&dir, None, |n, s, b| {
-        (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b))
-    });
+    edit_tensors(&dir, None, |n, s, b| (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b)));
     assert!(
         matches!(load(&dir), Err(ModelError::MissingTensor { name }) if name == "model.layers.1.mlp.up_proj.weight")
     );
@@ -83,11 +71,7 @@ fn missing_tensor_is_named() {
 #[test]
 fn extra_tensor_is_named() {
     let dir = scratch("extra");
-    edit_tensors(
-        &dir,
-        Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])),
-        |_, s, b| Some((s, b)),
-    );
+    edit_tensors(&dir, Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])), |_, s, b| Some((s, b)));
     assert!(
         matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name == "model.layers.2.self_attn.q_proj.weight")
     );
@@ -96,23 +80,16 @@ fn extra_tensor_is_named() {
 #[test]
 fn misshaped_tensor_is_named_with_both_shapes() {
     let dir = scratch("misshaped");
-    edit_tensors(&dir, None, |n, s, b| {
-        if n == "model.norm.weight" {
-            Some((vec![32], b[..128].to_vec()))
-        } else {
-            Some((s, b))
-        }
-    });
+    edit_tensors(
+        &dir,
+        None,
+        |n, s, b| {
+            if n == "model.norm.weight" { Some((vec![32], b[..128].to_vec())) } else { Some((s, b)) }
+        },
+    );
     match load(&dir) {
-        Err(ModelError::TensorShape {
-            name,
-            found,
-            expected,
-        }) => {
-            assert_eq!(
-                (name.as_str(), found, expected),
-                ("model.norm.weight", vec![32], vec![64])
-            );
+        Err(ModelError::TensorShape { name, found, expected }) => {
+            assert_eq!((name.as_str(), found, expected), ("model.norm.weight", vec![32], vec![64]));
         }
         other => panic!("{other:?}"),
     }
@@ -124,10 +101,7 @@ fn truncated_and_corrupt_files_are_errors() {
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
     for cut in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(dir.join("model.safetensors"), &bytes[..cut]).unwrap();
-        assert!(
-            matches!(load(&dir), Err(ModelError::Safetensors { .. })),
-            "cut at {cut}"
-        );
+        assert!(matches!(load(&dir), Err(ModelError::Safetensors { .. })), "cut at {cut}");
     }
     let mut garbage = bytes.clone();
     garbage[..8].copy_from_slice(&u64::MAX.to_le_bytes());
@@ -150,9 +124,7 @@ fn config_that_does_not_match_the_weights() {
     edit_config(&dir, |c| {
         c.insert("num_hidden_layers".into(), 1.into());
     });
-    assert!(
-        matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1."))
-    );
+    assert!(matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1.")));
 }
 
 #[test]
@@ -167,11 +139,7 @@ fn malformed_configs_name_the_field() {
     for (name, value, field) in cases {
         let dir = scratch(&format!("cfg_{name}"));
         edit_config(&dir, |c| {
-            let key = if field == "num_key_value_heads" {
-                "num_key_value_heads"
-            } else {
-                field
-            };
+            let key = if field == "num_key_value_heads" { "num_key_value_heads" } else { field };
             c.insert(key.into(), value.clone());
         });
         match load(&dir) {
@@ -181,10 +149,7 @@ fn malformed_configs_name_the_field() {
     }
     let dir = scratch("rope");
     edit_config(&dir, |c| {
-        c.insert(
-            "rope_scaling".into(),
-            serde_json::json!({"rope_type": "linear", "factor": 0.25}),
-        );
+        c.insert("rope_scaling".into(), serde_json::json!({"rope_type": "linear", "factor": 0.25}));
     });
     assert!(matches!(load(&dir), Err(ModelError::Rope(_))));
     std::fs::write(dir.join("config.json"), "{\"vocab_size\": 96,").unwrap();
@@ -194,19 +159,9 @@ fn malformed_configs_name_the_field() {
 #[test]
 fn out_of_vocabulary_tokens_are_errors() {
     let model = load(&fixture()).unwrap();
-    assert!(matches!(
-        model.tokens(&[vec![1, 96]]),
-        Err(ModelError::TokenOutOfRange {
-            id: 96,
-            index: 1,
-            ..
-        })
-    ));
+    assert!(matches!(model.tokens(&[vec![1, 96]]), Err(ModelError::TokenOutOfRange { id: 96, index: 1, .. })));
     assert!(matches!(model.tokens(&[vec![]]), Err(ModelError::Input(_))));
-    assert!(matches!(
-        model.tokens(&[vec![1, 2], vec![3]]),
-        Err(ModelError::Input(_))
-    ));
+    assert!(matches!(model.tokens(&[vec![1, 2], vec![3]]), Err(ModelError::Input(_))));
 }
 
 #[test]
@@ -219,8 +174,7 @@ fn saved_directories_load_back_with_identical_logits() {
     let a = to_host(model.forward(model.tokens(&ids).unwrap(), ForwardOptions::default()));
     let b = to_host(back.forward(back.tokens(&ids).unwrap(), ForwardOptions::default()));
     assert_eq!(a, b);
-    let cfg: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["rope_parameters"]["rope_type"], "default");
     assert_eq!(cfg["num_key_value_heads"], 2);
     assert!(!dir.join("model.tmp").exists() && !dir.join("config.tmp").exists());

@@ -43,13 +43,7 @@ fn published_configs_are_read() {
     for (name, cfg, head_dim, group, tied, qkv_bias) in cases {
         let c = LlamaConfig::from_json(&cfg).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(
-            (
-                c.head_dim,
-                c.group_size(),
-                c.tie_word_embeddings,
-                c.qkv_bias,
-                c.o_bias
-            ),
+            (c.head_dim, c.group_size(), c.tie_word_embeddings, c.qkv_bias, c.o_bias),
             (head_dim, group, tied, qkv_bias, false),
             "{name}"
         );
@@ -58,7 +52,8 @@ fn published_configs_are_read() {
         "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 8, "max_position_embeddings": 131072,
         "rope_theta": 500000.0, "vocab_size": 128256, "eos_token_id": [128001, 128009],
         "rope_scaling": {"factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
-                         "original_max_position_embeddings": 8192, "rope_type": "llama3"}})).unwrap();
+                         "original_max_position_embeddings": 8192, "rope_type": "llama3"}}))
+    .unwrap();
     assert!(matches!(c.rope.scaling(), RopeScaling::Llama3(_)));
     assert_eq!(c.eos_token_ids, vec![128001, 128009]);
 }

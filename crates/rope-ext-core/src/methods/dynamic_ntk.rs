@@ -38,11 +38,7 @@ impl DynamicNtk {
     pub fn base(&self, ctx: &RopeContext, seq_len: Option<usize>) -> f64 {
         let l = ctx.max_position_embeddings as f64;
         let n = seq_len.map_or(l, |n| (n as f64).max(l));
-        scaled_base(
-            ctx.theta,
-            self.factor * n / l - (self.factor - 1.0),
-            ctx.rotary_dim,
-        )
+        scaled_base(ctx.theta, self.factor * n / l - (self.factor - 1.0), ctx.rotary_dim)
     }
 
     /// `b'(n)^(-2i/d)`.

@@ -40,11 +40,7 @@ pub struct E2LlmAugmentation {
 impl E2LlmAugmentation {
     /// `(m + t)/g`, with `t = 0` for `m < 4`.
     pub fn position(&self, m: u64) -> f64 {
-        let t = if m < SINK_TOKENS as u64 {
-            0
-        } else {
-            self.offset
-        };
+        let t = if m < SINK_TOKENS as u64 { 0 } else { self.offset };
         (m + t) as f64 / self.scale
     }
 
@@ -75,8 +71,7 @@ impl E2Llm {
 
     /// `L`.
     pub fn original(&self, ctx: &RopeContext) -> usize {
-        self.original_max_position_embeddings
-            .unwrap_or(ctx.max_position_embeddings)
+        self.original_max_position_embeddings.unwrap_or(ctx.max_position_embeddings)
     }
 
     /// Rejects a fixed `g < 1` and `L = 0`.
@@ -123,30 +118,18 @@ impl E2LlmSampler {
     ///
     /// # Errors
     /// [`RopeError::BadInteger`] for a zero `max_scale`, `original` or `train_len`.
-    pub fn new(
-        max_scale: u32,
-        original: usize,
-        train_len: usize,
-        seed: u64,
-    ) -> Result<Self, RopeError> {
+    pub fn new(max_scale: u32, original: usize, train_len: usize, seed: u64) -> Result<Self, RopeError> {
         use rand::SeedableRng;
         nonzero(E2Llm::NAME, "g_max", max_scale as usize)?;
         nonzero(E2Llm::NAME, "original_max_position_embeddings", original)?;
         nonzero(E2Llm::NAME, "train_len", train_len)?;
-        let scales = rand_distr::Uniform::new_inclusive(1, max_scale).map_err(|_| {
-            RopeError::BadInteger {
-                method: E2Llm::NAME,
-                field: "g_max",
-                value: u64::from(max_scale),
-                expected: ">= 1",
-            }
+        let scales = rand_distr::Uniform::new_inclusive(1, max_scale).map_err(|_| RopeError::BadInteger {
+            method: E2Llm::NAME,
+            field: "g_max",
+            value: u64::from(max_scale),
+            expected: ">= 1",
         })?;
-        Ok(E2LlmSampler {
-            scales,
-            original,
-            train_len,
-            rng: rand::rngs::StdRng::seed_from_u64(seed),
-        })
+        Ok(E2LlmSampler { scales, original, train_len, rng: rand::rngs::StdRng::seed_from_u64(seed) })
     }
 
     /// `t_max = max(0, g·L − R)`.
@@ -160,10 +143,7 @@ impl E2LlmSampler {
         use rand_distr::Distribution;
         let g = self.scales.sample(&mut self.rng);
         let offset = self.rng.random_range(0..=self.max_offset(g));
-        E2LlmAugmentation {
-            scale: f64::from(g),
-            offset,
-        }
+        E2LlmAugmentation { scale: f64::from(g), offset }
     }
 }
 

@@ -100,11 +100,7 @@ impl EntropyAwareAbf {
 
     /// `t(layer, m + 1)` for the 0-based query position `m`, window `c`.
     pub fn logit_scale(&self, layer: usize, position: u64, context: usize) -> f64 {
-        if self.scales_layer(layer) {
-            log_scale(position, context as u64)
-        } else {
-            1.0
-        }
+        if self.scales_layer(layer) { log_scale(position, context as u64) } else { 1.0 }
     }
 
     /// `b'^(-2i/d)`; attention factor 1 (the scalar acts on logits, per layer).
@@ -120,14 +116,8 @@ mod tests {
     #[test]
     fn spec_table_values() {
         let e = EntropyAwareAbf::default();
-        let expect = [
-            (0, 1.0),
-            (4095, 1.0),
-            (4096, 1.000_029_3),
-            (8191, 1.083_333_3),
-            (16383, 1.166_666_7),
-            (32767, 1.25),
-        ];
+        let expect =
+            [(0, 1.0), (4095, 1.0), (4096, 1.000_029_3), (8191, 1.083_333_3), (16383, 1.166_666_7), (32767, 1.25)];
         for (pos, t) in expect {
             approx::assert_abs_diff_eq!(e.logit_scale(5, pos, 4096), t, epsilon = 1e-7);
         }
@@ -137,10 +127,7 @@ mod tests {
     fn excluded_layers_follow_the_rule() {
         let paper = EntropyAwareAbf::default();
         assert_eq!(paper.logit_scale(1, 32767, 4096), 1.0);
-        let code = EntropyAwareAbf {
-            layer_rule: EabfLayerRule::ReleasedCode,
-            ..paper
-        };
+        let code = EntropyAwareAbf { layer_rule: EabfLayerRule::ReleasedCode, ..paper };
         assert_eq!(code.logit_scale(1, 32767, 4096), 1.25);
     }
 }

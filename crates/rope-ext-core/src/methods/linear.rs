@@ -27,11 +27,6 @@ impl Linear {
 
     /// `θ_i / s`.
     pub fn frequencies(&self, ctx: &RopeContext) -> RopeFrequencies {
-        RopeFrequencies::unscaled(
-            ctx.default_inv_freq()
-                .into_iter()
-                .map(|f| f / self.factor)
-                .collect(),
-        )
+        RopeFrequencies::unscaled(ctx.default_inv_freq().into_iter().map(|f| f / self.factor).collect())
     }
 }

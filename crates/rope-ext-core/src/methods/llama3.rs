@@ -62,12 +62,7 @@ impl Llama3 {
                 low: self.low_freq_factor,
             });
         }
-        nonzero(
-            Self::NAME,
-            "original_max_position_embeddings",
-            self.original_max_position_embeddings,
-        )
-        .map(drop)
+        nonzero(Self::NAME, "original_max_position_embeddings", self.original_max_position_embeddings).map(drop)
     }
 
     /// Which band the frequency `theta` falls in.
@@ -103,11 +98,6 @@ impl Llama3 {
 
     /// Every pair scaled; attention factor 1.
     pub fn frequencies(&self, ctx: &RopeContext) -> RopeFrequencies {
-        RopeFrequencies::unscaled(
-            ctx.default_inv_freq()
-                .into_iter()
-                .map(|t| self.scale(t))
-                .collect(),
-        )
+        RopeFrequencies::unscaled(ctx.default_inv_freq().into_iter().map(|t| self.scale(t)).collect())
     }
 }

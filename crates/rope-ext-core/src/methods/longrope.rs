@@ -66,11 +66,7 @@ pub struct LongRope {
 /// LongRoPE's `su` attention factor, `sqrt(1 + ln s / ln L)` for `s > 1`, else 1; it multiplies
 /// cos and sin, so the logits by `1 + ln s / ln L`.
 pub fn su_attention_factor(scale: f64, original: usize) -> f64 {
-    if scale <= 1.0 {
-        1.0
-    } else {
-        (1.0 + scale.ln() / (original as f64).ln()).sqrt()
-    }
+    if scale <= 1.0 { 1.0 } else { (1.0 + scale.ln() / (original as f64).ln()).sqrt() }
 }
 
 /// Checks the monotonic constraint `λ_i ≤ λ_{i+1}`.
@@ -109,10 +105,7 @@ pub fn rescale_factors(factors: &[f64], from: f64, to: f64) -> Result<Vec<f64>, 
 
 /// [`rescale_factors`] without the checks; `from > 1` is the caller's guarantee.
 fn rescale(factors: &[f64], from: f64, to: f64) -> Vec<f64> {
-    factors
-        .iter()
-        .map(|&l| 1.0 + (l - 1.0) * (to - 1.0) / (from - 1.0))
-        .collect()
+    factors.iter().map(|&l| 1.0 + (l - 1.0) * (to - 1.0) / (from - 1.0)).collect()
 }
 
 impl LongRope {
@@ -121,23 +114,18 @@ impl LongRope {
 
     /// `L`.
     pub fn original(&self, ctx: &RopeContext) -> usize {
-        self.original_max_position_embeddings
-            .unwrap_or(ctx.max_position_embeddings)
+        self.original_max_position_embeddings.unwrap_or(ctx.max_position_embeddings)
     }
 
     /// `s`.
     pub fn factor(&self, ctx: &RopeContext) -> f64 {
-        self.factor
-            .unwrap_or(ctx.max_position_embeddings as f64 / self.original(ctx) as f64)
+        self.factor.unwrap_or(ctx.max_position_embeddings as f64 / self.original(ctx) as f64)
     }
 
     /// Checks list lengths against `d/2`, entries finite and positive, monotonicity when
     /// required, `factor ≥ 1`, and the attention factor.
     pub fn validate(&self, ctx: &RopeContext) -> Result<(), RopeError> {
-        for (field, list) in [
-            ("short_factor", &self.short_factor),
-            ("long_factor", &self.long_factor),
-        ] {
+        for (field, list) in [("short_factor", &self.short_factor), ("long_factor", &self.long_factor)] {
             if list.len() != ctx.pairs() {
                 return Err(RopeError::WrongLength {
                     method: Self::NAME,
@@ -206,15 +194,7 @@ impl LongRope {
 
     /// `θ_i / λ_i` with the factors in force at `n`, and the attention factor.
     pub fn frequencies(&self, ctx: &RopeContext, seq_len: Option<usize>) -> RopeFrequencies {
-        let inv_freq = ctx
-            .default_inv_freq()
-            .into_iter()
-            .zip(self.factors(ctx, seq_len))
-            .map(|(t, l)| t / l)
-            .collect();
-        RopeFrequencies {
-            inv_freq,
-            attention_factor: self.attention_factor(ctx),
-        }
+        let inv_freq = ctx.default_inv_freq().into_iter().zip(self.factors(ctx, seq_len)).map(|(t, l)| t / l).collect();
+        RopeFrequencies { inv_freq, attention_factor: self.attention_factor(ctx) }
     }
 }

@@ -28,10 +28,7 @@ pub fn scaled_base(base: f64, alpha: f64, rotary_dim: usize) -> f64 {
 }
 
 /// Rejects a rotary dimension of 2, for which the NTK exponent `d/(d−2)` is undefined.
-pub(crate) fn validate_rotary_dim(
-    method: &'static str,
-    ctx: &RopeContext,
-) -> Result<(), RopeError> {
+pub(crate) fn validate_rotary_dim(method: &'static str, ctx: &RopeContext) -> Result<(), RopeError> {
     if ctx.rotary_dim > 2 {
         Ok(())
     } else {

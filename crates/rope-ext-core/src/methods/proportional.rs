@@ -44,13 +44,7 @@ impl Proportional {
         let k = Self::rotating_pairs(ctx);
         let head = ctx.head_dim as f64;
         let inv_freq = (0..ctx.head_dim / 2)
-            .map(|i| {
-                if i < k {
-                    ctx.theta.powf(-((2 * i) as f64) / head) / self.factor
-                } else {
-                    0.0
-                }
-            })
+            .map(|i| if i < k { ctx.theta.powf(-((2 * i) as f64) / head) / self.factor } else { 0.0 })
             .collect();
         RopeFrequencies::unscaled(inv_freq)
     }

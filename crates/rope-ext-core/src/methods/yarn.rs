@@ -67,11 +67,7 @@ pub struct Yarn {
 
 /// YaRN's magnitude scale `m(s, k) = 0.1 · k · ln s + 1` for `s > 1`, else 1.
 pub fn get_mscale(scale: f64, k: f64) -> f64 {
-    if scale <= 1.0 {
-        1.0
-    } else {
-        MSCALE_SLOPE * k * scale.ln() + 1.0
-    }
+    if scale <= 1.0 { 1.0 } else { MSCALE_SLOPE * k * scale.ln() + 1.0 }
 }
 
 /// `c(n) = d · ln(L / (2π n)) / (2 ln b)`: the (fractional) pair index whose wavelength is `L/n`.
@@ -99,14 +95,8 @@ pub fn correction_range(
 
 /// `γ_i = clamp((i − low)/(high − low), 0, 1)` for `i in 0..pairs`.
 pub fn linear_ramp(low: f64, high: f64, pairs: usize) -> Vec<f64> {
-    let high = if low == high {
-        high + RAMP_EPSILON
-    } else {
-        high
-    };
-    (0..pairs)
-        .map(|i| ((i as f64 - low) / (high - low)).clamp(0.0, 1.0))
-        .collect()
+    let high = if low == high { high + RAMP_EPSILON } else { high };
+    (0..pairs).map(|i| ((i as f64 - low) / (high - low)).clamp(0.0, 1.0)).collect()
 }
 
 /// Which rule a DeepSeek implementation uses for the extra softmax multiplier.
@@ -124,16 +114,12 @@ impl Yarn {
 
     /// YaRN with the given factor and every other field at its default.
     pub fn with_factor(factor: f64) -> Self {
-        Yarn {
-            factor,
-            ..Yarn::default()
-        }
+        Yarn { factor, ..Yarn::default() }
     }
 
     /// `L`: `original_max_position_embeddings`, or the model's `max_position_embeddings`.
     pub fn original(&self, ctx: &RopeContext) -> usize {
-        self.original_max_position_embeddings
-            .unwrap_or(ctx.max_position_embeddings)
+        self.original_max_position_embeddings.unwrap_or(ctx.max_position_embeddings)
     }
 
     /// `β_fast` with its default.
@@ -172,10 +158,7 @@ impl Yarn {
                 low: self.beta_slow(),
             });
         }
-        for (field, value) in [
-            ("mscale", self.mscale),
-            ("mscale_all_dim", self.mscale_all_dim),
-        ] {
+        for (field, value) in [("mscale", self.mscale), ("mscale_all_dim", self.mscale_all_dim)] {
             if let Some(v) = value {
                 at_least(method, field, v, 0.0, ">= 0")?;
             }
@@ -192,9 +175,7 @@ impl Yarn {
             return a;
         }
         match (self.mscale, self.mscale_all_dim) {
-            (Some(m), Some(mad)) if m != 0.0 && mad != 0.0 => {
-                get_mscale(self.factor, m) / get_mscale(self.factor, mad)
-            }
+            (Some(m), Some(mad)) if m != 0.0 && mad != 0.0 => get_mscale(self.factor, m) / get_mscale(self.factor, mad),
             _ => get_mscale(self.factor, 1.0),
         }
     }
@@ -234,10 +215,7 @@ impl Yarn {
             .zip(ramp)
             .map(|(theta, g)| g * (theta / self.factor) + (1.0 - g) * theta)
             .collect();
-        RopeFrequencies {
-            inv_freq,
-            attention_factor: self.attention_factor(),
-        }
+        RopeFrequencies { inv_freq, attention_factor: self.attention_factor() }
     }
 }
 
@@ -271,10 +249,7 @@ impl DynamicYarn {
 
     /// YaRN at scale `s(n)`.
     pub fn frequencies(&self, ctx: &RopeContext, seq_len: Option<usize>) -> RopeFrequencies {
-        let at = Yarn {
-            factor: self.scale(ctx, seq_len),
-            ..self.yarn
-        };
+        let at = Yarn { factor: self.scale(ctx, seq_len), ..self.yarn };
         at.frequencies(ctx)
     }
 }
