@@ -22,6 +22,9 @@ struct Args {
     positions: Option<(u64, u64)>,
 }
 
+/// The most rows `--positions` prints.
+const MAX_POSITIONS: u64 = 1 << 20;
+
 const USAGE: &str = "usage: rope_tables CONFIG_JSON [--seq-len N] [--positions A..B]";
 
 fn parse_args() -> Result<Args, String> {
@@ -72,7 +75,10 @@ fn run() -> Result<serde_json::Value, String> {
         "attention_factor": f.attention_factor,
     });
     if let Some((a, b)) = args.positions {
-        let table = rope.table_with(&f, (a..b).map(|m| m as f64));
+        if b - a > MAX_POSITIONS {
+            return Err(format!("--positions: {} positions requested, at most {MAX_POSITIONS} are printed", b - a));
+        }
+        let table = rope.table_range(a..b, args.seq_len).map_err(|e| e.to_string())?;
         let rows = |v: &[f32]| -> Vec<Vec<f32>> { v.chunks(table.pairs()).map(<[f32]>::to_vec).collect() };
         out["positions"] = json!((a..b).collect::<Vec<_>>());
         out["cos"] = json!(rows(table.cos()));

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 import transformers
-from transformers import LlamaConfig, Phi3Config
+from transformers import DeepseekV3Config, LlamaConfig, Phi3Config
 from transformers.modeling_rope_utils import ROPE_INIT_FUNCTIONS
 from transformers.models.llama.modeling_llama import LlamaRotaryEmbedding
 from transformers.models.phi3.modeling_phi3 import Phi3RotaryEmbedding
@@ -61,9 +61,12 @@ def build(cfg):
     # transformers standardises the rope dict in place: hand it a copy so the fixture keeps the
     # config exactly as written.
     kwargs = {k: v for k, v in copy.deepcopy(cfg).items() if k not in ("model_type",)}
-    kwargs.update(vocab_size=32, num_hidden_layers=1, intermediate_size=8, num_key_value_heads=4)
+    kwargs.setdefault("num_key_value_heads", 4)
+    kwargs.update(vocab_size=32, num_hidden_layers=1, intermediate_size=8)
     if cfg["model_type"] == "phi3":
         return Phi3Config(**kwargs), Phi3RotaryEmbedding
+    if cfg["model_type"] == "deepseek_v3":
+        return DeepseekV3Config(**kwargs), None
     return LlamaConfig(**kwargs), LlamaRotaryEmbedding
 
 
@@ -119,6 +122,21 @@ for hd in (64, 128):
 case("default_partial_0.5_hd128", phi3(128, 10_000.0, 4096, partial_rotary_factor=0.5))
 case("default_v5_form_hd64", {k: v for k, v in llama(64, 0, 2048).items() if k != "rope_theta"}
      | {"rope_parameters": {"rope_type": "default", "rope_theta": 250_000.0}})
+
+# transformers merges rope_theta / partial_rotary_factor: the dict's value, then the top level's
+case("default_v5_top_level_theta", llama(64, 500_000.0, 4096) | {"rope_parameters": {"rope_type": "default"}})
+case("default_v5_top_level_partial", phi3(128, 10_000.0, 4096, partial_rotary_factor=0.5)
+     | {"rope_parameters": {"rope_type": "default", "rope_theta": 20_000.0}})
+case("linear_4x_theta_in_dict", llama(64, 10_000.0, 4096, {"rope_type": "linear", "factor": 2.0,
+                                                          "rope_theta": 50_000.0}))
+# DeepSeek-V3's config.json has no head_dim: transformers rotates qk_rope_head_dim (64) channels,
+# not hidden_size / num_attention_heads (7168 / 128 = 56)
+case("yarn_deepseek_v3_config", {"model_type": "deepseek_v3", "hidden_size": 7168, "num_attention_heads": 128,
+                                 "num_key_value_heads": 128, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128,
+                                 "v_head_dim": 128, "max_position_embeddings": 163840, "rope_theta": 10_000.0,
+                                 "rope_scaling": {"type": "yarn", "factor": 40, "beta_fast": 32, "beta_slow": 1,
+                                                  "mscale": 1.0, "mscale_all_dim": 1.0,
+                                                  "original_max_position_embeddings": 4096}})
 
 # --- linear / PI (int and float factors, `type` and `rope_type`) ---
 for hd in (64, 128):
@@ -230,14 +248,16 @@ for hd, prf, f in ((128, 0.25, 1.0), (256, 0.25, 8.0), (64, 0.5, 2.0)):
 
 # --- methods transformers expresses as plain rope_theta or linear ---
 for hd in (64, 128):
+    # as rope-ext writes them: the transformers form plus a `rope_ext` object naming the method
     case(f"abf_hd{hd}", llama(hd, 500_000.0, 4096),
-         our_config=llama(hd, 10_000.0, 4096, rope_ext={"rope_theta": 10_000.0, "method": "abf", "theta": 500_000.0}))
+         our_config=llama(hd, 500_000.0, 4096, rope_ext={"rope_theta": 10_000.0, "method": "abf", "theta": 500_000.0}))
     case(f"eabf_hd{hd}", llama(hd, 500_000.0, 4096),
          our_config=llama(hd, 10_000.0, 4096, {"type": "eabf", "factor": 4.0}))
     for s in (2.0, 4.0):
         d = float(hd)
-        case(f"ntk_aware_hd{hd}_s{s}", llama(hd, 10_000.0 * s ** (d / (d - 2)), 4096),
-             our_config=llama(hd, 10_000.0, 4096, rope_ext={"rope_theta": 10_000.0, "method": "ntk_aware", "factor": s}))
+        b = 10_000.0 * s ** (d / (d - 2))
+        case(f"ntk_aware_hd{hd}_s{s}", llama(hd, b, 4096),
+             our_config=llama(hd, b, 4096, rope_ext={"rope_theta": 10_000.0, "method": "ntk_aware", "factor": s}))
 for n, g in ((None, 1.0), (4096, 1.0), (4097, 2.0), (16384, 4.0)):
     hf = llama(128, 10_000.0, 4096, {"rope_type": "linear", "factor": g}) if g > 1 else llama(128, 10_000.0, 4096)
     case(f"e2llm_n{n}", hf, seq_lens=(n,), our_config=llama(128, 10_000.0, 4096, {"rope_type": "e2llm"}))

@@ -140,6 +140,22 @@ pub enum RopeError {
         /// Why.
         reason: &'static str,
     },
+    /// A requested cos/sin table is too large to build.
+    #[error("a cos/sin table of {rows} rows × {pairs} pairs exceeds the limit of 2^32 entries")]
+    TableTooLarge {
+        /// Rows requested.
+        rows: u64,
+        /// Entries per row.
+        pairs: usize,
+    },
+    /// A JSON number literal that is not finite (`NaN`, `Infinity`), as Python's `json` writes.
+    #[error("`{field}` is `{literal}`, not a finite number")]
+    NonFiniteLiteral {
+        /// The key the literal belongs to.
+        field: String,
+        /// The literal.
+        literal: String,
+    },
     /// The file is not valid JSON.
     #[cfg(feature = "serde")]
     #[error("config is not valid JSON: {0}")]

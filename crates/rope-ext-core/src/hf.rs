@@ -57,7 +57,53 @@ pub enum HfForm {
 
 /// Reads the RoPE specification of a model from the text of its `config.json`.
 pub fn read_config_str(text: &str) -> Result<Rope, RopeError> {
-    read_config(&serde_json::from_str(text)?)
+    read_config(&parse_json(text)?)
+}
+
+/// Parses a `config.json`. Python's `json` module writes `NaN`, `Infinity` and `-Infinity`
+/// for non-finite floats, which JSON does not allow; those are reported as
+/// [`RopeError::NonFiniteLiteral`] naming the key they belong to, other syntax errors as
+/// [`RopeError::Json`].
+pub fn parse_json(text: &str) -> Result<Value, RopeError> {
+    serde_json::from_str(text).map_err(|e| non_finite_literal(text).unwrap_or(RopeError::Json(e)))
+}
+
+/// The first `NaN`/`Infinity`/`-Infinity` outside a string, with the key before it.
+fn non_finite_literal(text: &str) -> Option<RopeError> {
+    let (mut in_string, mut escaped) = (false, false);
+    let (mut string_start, mut last_string, mut last_key) = (0, None, None::<&str>);
+    for (i, c) in text.char_indices() {
+        if in_string {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => {
+                    in_string = false;
+                    last_string = Some(&text[string_start..i]);
+                }
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                string_start = i + 1;
+            }
+            ':' => last_key = last_string,
+            'N' | 'I' | '-' => {
+                let rest = &text[i..];
+                if let Some(literal) = ["NaN", "Infinity", "-Infinity"].into_iter().find(|l| rest.starts_with(l)) {
+                    return Some(RopeError::NonFiniteLiteral {
+                        field: last_key.unwrap_or("(top level)").to_string(),
+                        literal: literal.to_string(),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Reads the RoPE specification of a model from its parsed `config.json`.

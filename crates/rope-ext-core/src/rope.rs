@@ -9,6 +9,8 @@ use crate::table::CosSinTable;
 
 /// The base RoPE default, `rope_theta = 10000`.
 pub const DEFAULT_THETA: f64 = 10_000.0;
+/// The largest accepted `head_dim` (real models use ≤ 512; this bounds every table row).
+pub const MAX_HEAD_DIM: usize = 1 << 16;
 
 /// The inputs of a [`Rope`], as a model config states them.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,13 +67,23 @@ impl Rope {
     pub fn new(config: RopeConfig) -> Result<Self, RopeError> {
         nonzero("rope", "head_dim", config.head_dim)?;
         nonzero("rope", "max_position_embeddings", config.max_position_embeddings)?;
+        if config.head_dim > MAX_HEAD_DIM {
+            return Err(RopeError::BadInteger {
+                method: "rope",
+                field: "head_dim",
+                value: config.head_dim as u64,
+                expected: "<= 65536",
+            });
+        }
         let prf = finite("rope", "partial_rotary_factor", config.partial_rotary_factor)?;
-        if !(prf > 0.0 && prf <= 1.0) {
+        // proportional RoPE documents 0 (every pair NoPE); elsewhere 0 rotates nothing
+        let proportional = matches!(config.scaling, RopeScaling::Proportional(_));
+        if !((prf > 0.0 || proportional && prf == 0.0) && prf <= 1.0) {
             return Err(RopeError::OutOfRange {
                 method: "rope",
                 field: "partial_rotary_factor",
                 value: prf,
-                expected: "in (0, 1]",
+                expected: "in (0, 1] ([0, 1] for proportional)",
             });
         }
         let theta = finite("rope", "rope_theta", config.rope_theta)?;
@@ -160,7 +172,10 @@ impl Rope {
 
     /// cos/sin rows for the positions `range` with the frequencies in force at `seq_len`: the
     /// same values as [`Rope::table`], built by the fast [`CosSinTable::for_range`].
-    pub fn table_range(&self, range: std::ops::Range<u64>, seq_len: Option<usize>) -> CosSinTable {
+    ///
+    /// # Errors
+    /// [`RopeError::TableTooLarge`] for a range of more than 2³² entries.
+    pub fn table_range(&self, range: std::ops::Range<u64>, seq_len: Option<usize>) -> Result<CosSinTable, RopeError> {
         let freqs = self.frequencies(seq_len);
         let start_tokens = match &self.config.scaling {
             RopeScaling::LongRope(m) => m.start_tokens as u64,
@@ -171,8 +186,8 @@ impl Rope {
         }
         let split = start_tokens.min(range.end);
         let mut table = self.table_with(&freqs, (range.start..split).map(|m| m as f64));
-        table.append(CosSinTable::for_range(&freqs, split..range.end));
-        table
+        table.append(CosSinTable::for_range(&freqs, split..range.end)?);
+        Ok(table)
     }
 
     /// The attention-logit multiplier of `layer` at 0-based query position `position`:

@@ -94,7 +94,7 @@ impl RopeScaling {
             RopeScaling::Yarn(m) => m.validate(Yarn::NAME),
             RopeScaling::DynamicYarn(m) => m.validate(),
             RopeScaling::Abf(m) => m.validate(),
-            RopeScaling::EntropyAwareAbf(m) => m.validate(),
+            RopeScaling::EntropyAwareAbf(m) => m.validate(ctx),
             RopeScaling::LongRope(m) => m.validate(ctx),
             RopeScaling::Llama3(m) => m.validate(),
             RopeScaling::Proportional(m) => m.validate(),

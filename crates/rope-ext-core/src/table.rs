@@ -11,7 +11,11 @@
 //!
 //! Parity: HF transformers 5.23 `LlamaRotaryEmbedding.forward` (cos/sin × attention_scaling).
 
+use crate::error::RopeError;
 use crate::frequencies::RopeFrequencies;
+
+/// The most entries (`rows × pairs`) one table may hold: 2³² (16 GiB per array).
+pub const MAX_TABLE_ENTRIES: usize = 1 << 32;
 
 /// cos and sin rows for a list of positions, row-major `[positions, pairs]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,12 +43,19 @@ impl CosSinTable {
     /// `cos(mθ) = cos(bθ)cos(jθ) − sin(bθ)sin(jθ)` and `sin(mθ) = sin(bθ)cos(jθ) + cos(bθ)sin(jθ)`
     /// need only `(B + len/B) · pairs` f64 `sin_cos` calls instead of `len · pairs`; each entry
     /// is then four f64 products. The f64 error (~1e-15) stays far below the final f32 rounding.
-    pub fn for_range(freqs: &RopeFrequencies, range: std::ops::Range<u64>) -> Self {
-        let len = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+    ///
+    /// # Errors
+    /// [`RopeError::TableTooLarge`] when `range.len() × pairs` exceeds [`MAX_TABLE_ENTRIES`].
+    pub fn for_range(freqs: &RopeFrequencies, range: std::ops::Range<u64>) -> Result<Self, RopeError> {
+        let rows = range.end.saturating_sub(range.start);
         let pairs = freqs.inv_freq.len();
+        let len = usize::try_from(rows)
+            .ok()
+            .filter(|&n| n.checked_mul(pairs).is_some_and(|e| e <= MAX_TABLE_ENTRIES))
+            .ok_or(RopeError::TableTooLarge { rows, pairs })?;
         let mut table = CosSinTable::with_capacity(pairs, len);
-        if len == 0 {
-            return table;
+        if len == 0 || pairs == 0 {
+            return Ok(table);
         }
         let block = (len as f64).sqrt().ceil() as usize;
         let a = freqs.attention_factor;
@@ -78,7 +89,7 @@ impl CosSinTable {
             }
             m += rows as u64;
         }
-        table
+        Ok(table)
     }
 
     /// An empty table with room for `rows` rows of `pairs` entries.
@@ -130,11 +141,16 @@ impl CosSinTable {
 
     /// The cos row of the `row`-th position, or `None` past the end.
     pub fn cos_row(&self, row: usize) -> Option<&[f32]> {
-        self.cos.get(row * self.pairs..(row + 1) * self.pairs)
+        self.cos.get(self.row_range(row)?)
     }
 
     /// The sin row of the `row`-th position, or `None` past the end.
     pub fn sin_row(&self, row: usize) -> Option<&[f32]> {
-        self.sin.get(row * self.pairs..(row + 1) * self.pairs)
+        self.sin.get(self.row_range(row)?)
+    }
+
+    fn row_range(&self, row: usize) -> Option<std::ops::Range<usize>> {
+        let start = row.checked_mul(self.pairs)?;
+        Some(start..start.checked_add(self.pairs)?)
     }
 }

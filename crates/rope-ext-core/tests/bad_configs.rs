@@ -220,6 +220,70 @@ fn nan_and_infinity_are_named() {
 }
 
 #[test]
+fn python_nan_and_infinity_literals_name_their_key() {
+    let cases = [
+        (
+            r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": NaN}}"#,
+            "factor",
+            "NaN",
+        ),
+        (r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_theta": Infinity}"#, "rope_theta", "Infinity"),
+        (
+            r#"{"head_dim": 4, "max_position_embeddings": 4096, "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.0], "long_factor": [1.0, -Infinity]}}"#,
+            "long_factor",
+            "-Infinity",
+        ),
+    ];
+    for (text, key, lit) in cases {
+        match read_config_str(text) {
+            Err(RopeError::NonFiniteLiteral { field, literal }) => {
+                assert_eq!((field.as_str(), literal.as_str()), (key, lit))
+            }
+            other => panic!("{text}: {other:?}"),
+        }
+    }
+    // inside strings they are just text
+    assert!(matches!(read_config_str(r#"{"note": "NaN", "head_dim": 64}"#), Err(RopeError::MissingKey { .. })));
+}
+
+#[test]
+fn a_rope_ext_object_that_disagrees_with_the_hf_settings_is_an_error() {
+    let cfg = json!({"head_dim": 64, "max_position_embeddings": 4096, "rope_theta": 10000.0,
+        "rope_scaling": {"rope_type": "linear", "factor": 8.0},
+        "rope_ext": {"rope_theta": 10000.0, "method": "e2llm", "original_max_position_embeddings": null, "scale": 2.0}});
+    assert!(matches!(read_config(&cfg), Err(RopeError::Unsupported { field: "rope_ext", .. })));
+    let mut agreeing = cfg.clone();
+    agreeing["rope_scaling"]["factor"] = json!(2.0);
+    assert!(read_config(&agreeing).is_ok());
+}
+
+#[test]
+fn limits_that_would_otherwise_overflow_or_divide_by_zero() {
+    let e =
+        read_config(&json!({"head_dim": 4_611_686_018_427_387_904u64, "max_position_embeddings": 4096})).unwrap_err();
+    assert!(matches!(e, RopeError::BadInteger { field: "head_dim", .. }), "{e:?}");
+    let e = read_config(&with_scaling(json!({"rope_type": "longrope", "short_factor": ramp(64), "long_factor": ramp(64), "factor": 4.0, "original_max_position_embeddings": 1}))).unwrap_err();
+    assert!(matches!(e, RopeError::BadInteger { field: "original_max_position_embeddings", .. }), "{e:?}");
+    let e = read_config(
+        &json!({"head_dim": 64, "max_position_embeddings": 1, "rope_scaling": {"type": "eabf", "factor": 4.0}}),
+    )
+    .unwrap_err();
+    assert!(matches!(e, RopeError::BadInteger { field: "original_max_position_embeddings", .. }), "{e:?}");
+    for factor in [json!(0.5), json!("x")] {
+        assert!(read_config(&with_scaling(json!({"type": "eabf", "factor": factor}))).is_err());
+    }
+    let rope = read_config(&with_scaling(json!({"type": "eabf", "factor": 4.0}))).unwrap();
+    assert!(rope.logit_scale(5, u64::MAX).is_finite());
+    assert!(matches!(rope.table_range(0..u64::MAX, None), Err(RopeError::TableTooLarge { .. })));
+    let table = rope.table_range(0..3, None).unwrap();
+    assert_eq!((table.cos_row(usize::MAX), table.sin_row(3)), (None, None));
+    let empty = rope_ext_core::RopeFrequencies::unscaled(vec![]);
+    assert!(rope_ext_core::CosSinTable::for_range(&empty, 0..10).unwrap().is_empty());
+    let aug = rope_ext_core::methods::e2llm::E2LlmAugmentation { scale: 2.0, offset: u64::MAX };
+    assert!(aug.position(u64::MAX).is_finite());
+}
+
+#[test]
 fn invalid_json_and_truncated_files_are_errors() {
     for text in ["", "{", "{\"head_dim\": 64,", "not json", "{\"head_dim\": 1e999}"] {
         assert!(read_config_str(text).is_err(), "{text:?} accepted");

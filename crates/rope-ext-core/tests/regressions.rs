@@ -1,6 +1,8 @@
 //! One test per known bug of other implementations (spec §14) that applies to this crate, named
 //! after the report. The KV-cache halves of #25104 and the Phi-3 switch (§14.1, §14.5) are
-//! tested again in the model adapter, against a full recompute.
+//! tested again in the model adapter, against a full recompute. §14.9 (vLLM sizing its cos/sin
+//! cache as `original × factor` twice) does not apply: this crate builds tables for the positions
+//! asked for, with no cache length.
 
 use rope_ext_core::hf::read_config;
 use rope_ext_core::methods::dynamic_ntk::DynamicNtk;
@@ -130,13 +132,17 @@ fn vllm_41236_dynamic_ntk_depends_on_the_length() {
 }
 
 /// pytorch/torchtitan#4117: YaRN was silently disabled when the cache length equalled the
-/// original length. Here YaRN follows the config, whatever positions a table covers.
+/// original length. Here YaRN follows the config, whatever positions a table covers: the
+/// frequencies themselves differ from plain RoPE, not only the attention factor.
 #[test]
 fn torchtitan_4117_yarn_applies_inside_the_original_window() {
     let r = rope(64, 1e4, 4096, RopeScaling::Yarn(Yarn::with_factor(40.0)));
+    let plain = rope(64, 1e4, 4096, RopeScaling::Default);
+    let (yarn, base) = (r.frequencies(Some(4096)), plain.frequencies(Some(4096)));
+    assert!((yarn.inv_freq[31] - base.inv_freq[31] / 40.0).abs() < 1e-18, "the lowest pair is interpolated");
     let short_table = r.table((0..4096).map(f64::from), Some(4096));
-    let plain = rope(64, 1e4, 4096, RopeScaling::Default).table((0..4096).map(f64::from), None);
-    assert_ne!(short_table, plain);
+    let unscaled = rope_ext_core::RopeFrequencies { attention_factor: yarn.attention_factor, ..base };
+    assert_ne!(short_table, r.table_with(&unscaled, (0..4096).map(f64::from)));
 }
 
 /// meta-llama/llama3#299, #319: old validators rejected the llama3 dict and integer factors.

@@ -51,8 +51,10 @@ impl LlamaConfig {
     /// Reads `config.json`.
     pub fn from_file(path: &Path) -> Result<Self, ModelError> {
         let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.into(), source })?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|source| ModelError::Json { path: path.into(), source })?;
+        let value = hf::parse_json(&text).map_err(|e| match e {
+            rope_ext_core::RopeError::Json(source) => ModelError::Json { path: path.into(), source },
+            other => ModelError::Rope(other),
+        })?;
         Self::from_json(&value)
     }
 

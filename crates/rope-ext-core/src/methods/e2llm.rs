@@ -38,10 +38,10 @@ pub struct E2LlmAugmentation {
 }
 
 impl E2LlmAugmentation {
-    /// `(m + t)/g`, with `t = 0` for `m < 4`.
+    /// `(m + t)/g`, with `t = 0` for `m < 4` (in f64, so no integer overflow).
     pub fn position(&self, m: u64) -> f64 {
         let t = if m < SINK_TOKENS as u64 { 0 } else { self.offset };
-        (m + t) as f64 / self.scale
+        (m as f64 + t as f64) / self.scale
     }
 
     /// The transformed positions `0..len`.
@@ -85,12 +85,12 @@ impl E2Llm {
         Ok(())
     }
 
-    /// The `g` used at sequence length `n` (`None`: the fixed `g`, or 1).
+    /// The `g` used at sequence length `n` (`None`: the fixed `g`, or the rule at the model's
+    /// `max_position_embeddings`).
     pub fn scale(&self, ctx: &RopeContext, seq_len: Option<usize>) -> f64 {
-        match (self.scale, seq_len) {
-            (Some(g), _) => g,
-            (None, Some(n)) => inference_scale(n, self.original(ctx)) as f64,
-            (None, None) => 1.0,
+        match self.scale {
+            Some(g) => g,
+            None => inference_scale(seq_len.unwrap_or(ctx.max_position_embeddings), self.original(ctx)) as f64,
         }
     }
 
@@ -134,7 +134,7 @@ impl E2LlmSampler {
 
     /// `t_max = max(0, g·L − R)`.
     pub fn max_offset(&self, scale: u32) -> u64 {
-        (u64::from(scale) * self.original as u64).saturating_sub(self.train_len as u64)
+        u64::from(scale).saturating_mul(self.original as u64).saturating_sub(self.train_len as u64)
     }
 
     /// Draws one sample's `(g, t)`.

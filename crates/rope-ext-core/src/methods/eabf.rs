@@ -19,7 +19,7 @@
 //! Parity: the spec's §13 values (`t` = 1, 1, 1.0000293, 1.0833333, 1.1666667, 1.25 at 0-based
 //! positions 0, 4095, 4096, 8191, 16383, 32767 for c = 4096), unit tests below.
 
-use crate::error::{RopeError, nonzero, positive};
+use crate::error::{RopeError, positive};
 use crate::frequencies::{RopeContext, RopeFrequencies};
 use crate::methods::abf::PAPER_THETA;
 use crate::methods::logn::log_scale;
@@ -68,19 +68,18 @@ impl EntropyAwareAbf {
     /// The `rope_type` used by the reference code's patched config, and by us.
     pub const NAME: &'static str = "eabf";
 
-    /// Rejects a non-positive base and a window below 2 (`ln c` must be positive).
-    pub fn validate(&self) -> Result<(), RopeError> {
+    /// Rejects a non-positive base and a window `c` below 2 (`ln c` must be positive),
+    /// whether given or taken from the model.
+    pub fn validate(&self, ctx: &RopeContext) -> Result<(), RopeError> {
         positive(Self::NAME, "rope_theta", self.theta)?;
-        if let Some(c) = self.context {
-            nonzero(Self::NAME, "original_max_position_embeddings", c)?;
-            if c < 2 {
-                return Err(RopeError::BadInteger {
-                    method: Self::NAME,
-                    field: "original_max_position_embeddings",
-                    value: c as u64,
-                    expected: ">= 2",
-                });
-            }
+        let c = self.context(ctx);
+        if c < 2 {
+            return Err(RopeError::BadInteger {
+                method: Self::NAME,
+                field: "original_max_position_embeddings",
+                value: c as u64,
+                expected: ">= 2",
+            });
         }
         Ok(())
     }

@@ -12,10 +12,13 @@
 //! else 1`); GAIR-NLP/Entropy-ABF `apply_rotary_pos_emb_scale`. Values checked against the spec's
 //! §13 table.
 
-/// `max(1, ln(m + 1) / ln(c))` for the 0-based position `m` and window `c ≥ 2`.
+/// `max(1, ln(m + 1) / ln(c))` for the 0-based position `m` and window `c`.
+///
+/// `c` must be at least 2 (`ln c > 0`); the methods that use this validate it. For `c < 2`
+/// the result would be infinite, so it is computed as if `c = 2`.
 pub fn log_scale(position: u64, context: u64) -> f64 {
-    let i = (position + 1) as f64;
-    (i.ln() / (context as f64).ln()).max(1.0)
+    let i = position as f64 + 1.0;
+    (i.ln() / (context.max(2) as f64).ln()).max(1.0)
 }
 
 /// Qwen's logN multiplier of q at 0-based position `m`, for training length `seq_length`.

@@ -23,7 +23,7 @@
 //! switching, top-level `original_max_position_embeddings`, explicit and derived attention
 //! factor) — `tests/goldens`; `su` value 1.19023807 for s = 32, L = 4096 (spec §13).
 
-use crate::error::{RopeError, at_least, finite, nonzero, positive};
+use crate::error::{RopeError, at_least, finite, positive};
 use crate::frequencies::{RopeContext, RopeFrequencies};
 use crate::methods::yarn::get_mscale;
 
@@ -144,8 +144,14 @@ impl LongRope {
         if let Some(f) = self.factor {
             at_least(Self::NAME, "factor", f, 1.0, ">= 1")?;
         }
-        if let Some(l) = self.original_max_position_embeddings {
-            nonzero(Self::NAME, "original_max_position_embeddings", l)?;
+        if self.original(ctx) < 2 {
+            // `su` divides by ln L
+            return Err(RopeError::BadInteger {
+                method: Self::NAME,
+                field: "original_max_position_embeddings",
+                value: self.original(ctx) as u64,
+                expected: ">= 2",
+            });
         }
         if let LongRopeAttention::Explicit(a) = self.attention {
             positive(Self::NAME, "attention_factor", a)?;
