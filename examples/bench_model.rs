@@ -4,7 +4,7 @@
 //! it; `crates/rope-ext-model/benches/compare_pytorch.py` does that for us and for PyTorch.
 //!
 //! ```text
-//! cargo run --release --example bench_model -- --model DIR --len 2048 --mode forward|train [--backend cpu|tch|wgpu] [--attention chunked|reference] [--repeats 3]
+//! cargo run --release --example bench_model -- --model DIR --len 2048 --mode forward|train [--backend cpu|tch|wgpu] [--attention fused|reference|chunked[:Q:K]] [--repeats 3]
 //! ```
 
 use std::path::PathBuf;
@@ -41,10 +41,15 @@ fn parse() -> Result<Args, String> {
             "--mode" => a.train = v == "train",
             "--backend" => a.backend = v.parse()?,
             "--attention" => {
-                a.attention = match v.as_str() {
-                    "reference" => AttentionImpl::Reference,
-                    "chunked" => AttentionImpl::default(),
-                    other => return Err(format!("--attention: `{other}`")),
+                a.attention = match v.split(':').collect::<Vec<_>>().as_slice() {
+                    ["fused"] => AttentionImpl::Fused,
+                    ["reference"] => AttentionImpl::Reference,
+                    ["chunked"] => AttentionImpl::CHUNKED,
+                    ["chunked", q, k] => AttentionImpl::Chunked {
+                        query_block: q.parse().map_err(|_| format!("--attention: `{v}`"))?,
+                        key_chunk: k.parse().map_err(|_| format!("--attention: `{v}`"))?,
+                    },
+                    _ => return Err(format!("--attention: `{v}` (fused, reference, chunked[:Q:K])")),
                 }
             }
             "--repeats" => a.repeats = v.parse().map_err(|_| format!("--repeats: `{v}`"))?,

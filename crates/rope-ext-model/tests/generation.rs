@@ -29,7 +29,7 @@ fn cached_decoding_equals_full_recompute_across_frequency_changes() {
     for (variant, expected_reprefills) in [("default", 0), ("yarn", 0), ("llama3", 0), ("longrope", 1), ("dynamic", 8)]
     {
         let model = load(variant);
-        for imp in [AttentionImpl::Reference, AttentionImpl::Chunked { query_block: 32, key_chunk: 64 }] {
+        for imp in [AttentionImpl::Fused, AttentionImpl::Chunked { query_block: 32, key_chunk: 64 }] {
             let mut g = Generation::new(&model, imp);
             let mut logits = g.extend(&ids[..250]).unwrap();
             for t in 250..=264 {

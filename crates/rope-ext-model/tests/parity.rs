@@ -70,6 +70,7 @@ fn logits_match_transformers_for_every_rope_variant() {
         let r = reference(variant);
         let vocab = model.config.vocab_size;
         for (imp, name) in [
+            (AttentionImpl::Fused, "fused"),
             (AttentionImpl::Reference, "reference"),
             (AttentionImpl::Chunked { query_block: 64, key_chunk: 48 }, "chunked"),
         ] {
