@@ -33,8 +33,10 @@ fn parse() -> Result<Args, String> {
         attention: AttentionImpl::default(),
         repeats: 3,
     };
+    let mut explicit_attention = false;
     while let Some(arg) = it.next() {
         let v = it.next().ok_or(format!("{arg} needs a value"))?;
+        explicit_attention |= arg == "--attention";
         match arg.as_str() {
             "--model" => a.model = v.into(),
             "--len" => a.len = v.parse().map_err(|_| format!("--len: `{v}`"))?,
@@ -55,6 +57,9 @@ fn parse() -> Result<Args, String> {
             "--repeats" => a.repeats = v.parse().map_err(|_| format!("--repeats: `{v}`"))?,
             other => return Err(format!("unknown option `{other}`")),
         }
+    }
+    if !explicit_attention {
+        a.attention = AttentionImpl::for_backend(a.backend);
     }
     Ok(a)
 }

@@ -69,7 +69,8 @@ fn run() -> Result<(), String> {
     if let (Some(spec), Some(out)) = (&args.tokens, &args.out) {
         let ids = parse_ids(spec)?;
         let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
-        let logits = to_host(model.forward(tokens, ForwardOptions::default()));
+        let attention = AttentionImpl::for_backend(args.backend);
+        let logits = to_host(model.forward(tokens, ForwardOptions { attention, entropy: None }));
         write_tensors(out, &[("logits".into(), vec![ids.len(), model.config.vocab_size], logits)])
             .map_err(|e| e.to_string())?;
         eprintln!("wrote logits [{}, {}] to {}", ids.len(), model.config.vocab_size, out.display());
@@ -77,7 +78,7 @@ fn run() -> Result<(), String> {
         let tokenizer = Tokenizer::from_dir(&args.model).map_err(|e| e.to_string())?;
         let text = std::fs::read_to_string(text_path).map_err(|e| format!("{}: {e}", text_path.display()))?;
         let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
-        let nlls = model.token_nlls(&ids, AttentionImpl::default()).map_err(|e| e.to_string())?;
+        let nlls = model.token_nlls(&ids, AttentionImpl::for_backend(args.backend)).map_err(|e| e.to_string())?;
         let mut stdout = std::io::stdout().lock();
         let mut emit = |line: String| {
             writeln!(stdout, "{line}")

@@ -38,6 +38,16 @@ pub enum AttentionImpl {
 impl AttentionImpl {
     /// The chunked path with the default block sizes.
     pub const CHUNKED: AttentionImpl = AttentionImpl::Chunked { query_block: 256, key_chunk: 512 };
+
+    /// The faster path on `backend`, as measured on the 30M benchmark model at 2,048 tokens:
+    /// chunked on flex (623 tokens/s vs 508 fused), fused on libtorch (1,810 vs 1,579, SDPA's
+    /// flash kernel) and wgpu.
+    pub fn for_backend(backend: crate::Backend) -> Self {
+        match backend {
+            crate::Backend::Cpu => AttentionImpl::CHUNKED,
+            crate::Backend::Tch | crate::Backend::TchCuda(_) | crate::Backend::Wgpu => AttentionImpl::Fused,
+        }
+    }
 }
 
 impl Default for AttentionImpl {
