@@ -4,7 +4,7 @@
 //! it; `crates/rope-ext-model/benches/compare_pytorch.py` does that for us and for PyTorch.
 //!
 //! ```text
-//! cargo run --release --example bench_model -- --model DIR --len 2048 --mode forward|train [--backend cpu|tch|wgpu] [--attention fused|reference|chunked[:Q:K]] [--repeats 3]
+//! cargo run --release --example bench_model -- --model DIR --len 2048 --mode forward|train|train-checkpointed [--backend cpu|tch|wgpu] [--attention fused|reference|chunked[:Q:K]] [--repeats 3]
 //! ```
 
 use std::path::PathBuf;
@@ -21,6 +21,7 @@ struct Args {
     backend: Backend,
     attention: AttentionImpl,
     repeats: usize,
+    checkpointing: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -32,6 +33,7 @@ fn parse() -> Result<Args, String> {
         backend: Backend::Cpu,
         attention: AttentionImpl::default(),
         repeats: 3,
+        checkpointing: false,
     };
     let mut explicit_attention = false;
     while let Some(arg) = it.next() {
@@ -40,7 +42,10 @@ fn parse() -> Result<Args, String> {
         match arg.as_str() {
             "--model" => a.model = v.into(),
             "--len" => a.len = v.parse().map_err(|_| format!("--len: `{v}`"))?,
-            "--mode" => a.train = v == "train",
+            "--mode" => {
+                a.train = v.starts_with("train");
+                a.checkpointing = v == "train-checkpointed";
+            }
             "--backend" => a.backend = v.parse()?,
             "--attention" => {
                 a.attention = match v.split(':').collect::<Vec<_>>().as_slice() {
@@ -76,7 +81,11 @@ fn peak_rss_bytes() -> u64 {
 fn run() -> Result<String, String> {
     let a = parse()?;
     let base = a.backend.device().map_err(|e| e.to_string())?;
-    let device = if a.train { base.autodiff() } else { base };
+    let device = match (a.train, a.checkpointing) {
+        (true, true) => base.autodiff().gradient_checkpointing(),
+        (true, false) => base.autodiff(),
+        (false, _) => base,
+    };
     let model = Llama::load(&a.model, &device).map_err(|e| e.to_string())?;
     let vocab = model.config.vocab_size as u32;
     let ids: Vec<u32> = (0..a.len as u32).map(|i| (i * 7919 + 13) % vocab).collect();
@@ -101,7 +110,11 @@ fn run() -> Result<String, String> {
     Ok(format!(
         "{{\"impl\":\"rope-ext/{}\",\"mode\":\"{}\",\"len\":{},\"seconds\":{best:.4},\"tokens_per_s\":{:.1},\"peak_rss_bytes\":{}}}",
         a.backend,
-        if a.train { "train" } else { "forward" },
+        match (a.train, a.checkpointing) {
+            (true, true) => "train-checkpointed",
+            (true, false) => "train",
+            (false, _) => "forward",
+        },
         a.len,
         a.len as f64 / best,
         peak_rss_bytes()
