@@ -123,13 +123,13 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
     // either form.
     let rope_theta = match keys.opt_f64("rope_theta")? {
         Some(t) => t,
-        None => opt_f64(top, "rope_theta", "rope_theta")?.unwrap_or(DEFAULT_THETA),
+        None => opt_f64(top, "rope_theta")?.unwrap_or(DEFAULT_THETA),
     };
     let partial_rotary_factor = match keys.opt_f64("partial_rotary_factor")? {
         Some(p) => p,
-        None => opt_f64(top, "partial_rotary_factor", "partial_rotary_factor")?.unwrap_or(1.0),
+        None => opt_f64(top, "partial_rotary_factor")?.unwrap_or(1.0),
     };
-    let top_original = opt_usize(top, "original_max_position_embeddings", "original_max_position_embeddings")?;
+    let top_original = opt_usize(top, "original_max_position_embeddings")?;
     let original = |keys: &mut Keys| -> Result<Option<usize>, RopeError> {
         let own = keys.opt_usize("original_max_position_embeddings")?;
         Ok(top_original.or(own).or_else(|| (model_type == "phi3").then_some(PHI3_ORIGINAL_MAX_POSITION_EMBEDDINGS)))
@@ -479,7 +479,7 @@ fn head_dim(top: &Map<String, Value>) -> Result<usize, RopeError> {
     // DeepSeek-V2/V3 rotate only `qk_rope_head_dim` channels and have no `head_dim`;
     // transformers sets `head_dim = qk_rope_head_dim` for them.
     for key in ["head_dim", "qk_rope_head_dim"] {
-        if let Some(h) = opt_usize(top, key, key)? {
+        if let Some(h) = opt_usize(top, key)? {
             return Ok(h);
         }
     }
@@ -563,16 +563,16 @@ fn integer(field: &str, v: &Value) -> Result<usize, RopeError> {
     v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| wrong_type(field, "a non-negative integer", v))
 }
 
-fn opt_f64(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<f64>, RopeError> {
-    map.get(key).filter(|v| !v.is_null()).map(|v| number(field, v)).transpose()
+fn opt_f64(map: &Map<String, Value>, key: &str) -> Result<Option<f64>, RopeError> {
+    map.get(key).filter(|v| !v.is_null()).map(|v| number(key, v)).transpose()
 }
 
-fn opt_usize(map: &Map<String, Value>, key: &str, field: &str) -> Result<Option<usize>, RopeError> {
-    map.get(key).filter(|v| !v.is_null()).map(|v| integer(field, v)).transpose()
+fn opt_usize(map: &Map<String, Value>, key: &str) -> Result<Option<usize>, RopeError> {
+    map.get(key).filter(|v| !v.is_null()).map(|v| integer(key, v)).transpose()
 }
 
 fn required_usize(map: &Map<String, Value>, key: &'static str, scope: &str) -> Result<usize, RopeError> {
-    opt_usize(map, key, key)?.ok_or_else(|| RopeError::MissingKey { rope_type: scope.to_string(), key })
+    opt_usize(map, key)?.ok_or_else(|| RopeError::MissingKey { rope_type: scope.to_string(), key })
 }
 
 #[cfg(test)]

@@ -54,13 +54,8 @@ pub fn entropy(logits: &[f32]) -> Result<f64, EntropyError> {
 
 /// Entropy in nats of the softmax of the unmasked logits.
 pub fn masked_entropy(logits: &[f32], mask: RowMask<'_>) -> Result<f64, EntropyError> {
-    if logits.is_empty() {
-        return Err(EntropyError::EmptyRow);
-    }
-    mask.check(logits.len())?;
-    let mut s = StreamingEntropy::new();
-    s.push_masked(logits, |j| mask.keeps(j))?;
-    s.finish()
+    // multiplying by 1.0 is exact
+    scaled_entropy(logits, 1.0, mask)
 }
 
 /// Entropy of `softmax(scale · logits)` over the unmasked keys (`scale > 0`).

@@ -115,14 +115,15 @@ fn reference(call: AttentionCall<'_>) -> Tensor<4> {
     let [_, _, nq, _] = call.q.dims();
     let [_, _, nk, _] = call.k.dims();
     let device = call.q.device();
+    let mask = causal_mask(call.offset, nq, 0, nk, &device);
     let scores = call.q.matmul(call.k.swap_dims(2, 3)) * call.scale;
-    let scores = scores.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), f32::NEG_INFINITY);
+    let scores = scores.mask_fill(mask.clone(), f32::NEG_INFINITY);
     if let Some(hook) = call.hook {
         let m = scores.clone().max_dim(3);
         let shifted = scores.clone() - m;
         let p = shifted.clone().exp();
         let l = p.clone().sum_dim(3);
-        let w = (p * shifted.mask_fill(causal_mask(call.offset, nq, 0, nk, &device), 0.0)).sum_dim(3);
+        let w = (p * shifted.mask_fill(mask, 0.0)).sum_dim(3);
         record(hook, call.layer, call.offset, l, w);
     }
     burn::tensor::activation::softmax(scores, 3).matmul(call.v)

@@ -46,13 +46,13 @@ impl Checkpoint {
                 path: index.clone(),
                 message: "no `weight_map` object".into(),
             })?;
-            let names: BTreeSet<&str> = map.values().filter_map(Value::as_str).collect();
-            if names.len() != map.len().min(names.len()) || map.values().any(|v| !v.is_string()) {
+            if map.values().any(|v| !v.is_string()) {
                 return Err(ModelError::Safetensors {
                     path: index,
                     message: "`weight_map` values must be file names".into(),
                 });
             }
+            let names: BTreeSet<&str> = map.values().filter_map(Value::as_str).collect();
             names.into_iter().map(|n| dir.join(n)).collect()
         } else {
             return Err(ModelError::Io {
