@@ -134,6 +134,42 @@ impl LlamaConfig {
     pub fn group_size(&self) -> usize {
         self.num_attention_heads / self.num_key_value_heads
     }
+
+    /// Every weight the config implies, by HF name, with its shape as stored in a checkpoint
+    /// (`[out, in]` for linear layers), in checkpoint order.
+    pub fn tensor_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        let (h, hd, i) = (self.hidden_size, self.head_dim, self.intermediate_size);
+        let (q, kv) = (self.num_attention_heads * hd, self.num_key_value_heads * hd);
+        let mut out = vec![("model.embed_tokens.weight".to_string(), vec![self.vocab_size, h])];
+        let linear = |out: &mut Vec<_>, name: String, d_in: usize, d_out: usize, bias: bool| {
+            out.push((format!("{name}.weight"), vec![d_out, d_in]));
+            if bias {
+                out.push((format!("{name}.bias"), vec![d_out]));
+            }
+        };
+        for l in 0..self.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            linear(&mut out, format!("{p}.self_attn.q_proj"), h, q, self.qkv_bias);
+            linear(&mut out, format!("{p}.self_attn.k_proj"), h, kv, self.qkv_bias);
+            linear(&mut out, format!("{p}.self_attn.v_proj"), h, kv, self.qkv_bias);
+            linear(&mut out, format!("{p}.self_attn.o_proj"), q, h, self.o_bias);
+            linear(&mut out, format!("{p}.mlp.gate_proj"), h, i, self.mlp_bias);
+            linear(&mut out, format!("{p}.mlp.up_proj"), h, i, self.mlp_bias);
+            linear(&mut out, format!("{p}.mlp.down_proj"), i, h, self.mlp_bias);
+            out.push((format!("{p}.input_layernorm.weight"), vec![h]));
+            out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
+        }
+        out.push(("model.norm.weight".to_string(), vec![h]));
+        if !self.tie_word_embeddings {
+            out.push(("lm_head.weight".to_string(), vec![self.vocab_size, h]));
+        }
+        out
+    }
+
+    /// The number of parameters.
+    pub fn num_parameters(&self) -> usize {
+        self.tensor_shapes().iter().map(|(_, s)| s.iter().product::<usize>()).sum()
+    }
 }
 
 fn bad(field: &'static str, problem: &str, v: &Value) -> ModelError {

@@ -105,6 +105,13 @@ impl Llama {
         self.weights.norm.gamma.val().device()
     }
 
+    /// A copy for inference: the same weights on the device without autodiff, so evaluation
+    /// in the middle of training records no graph.
+    pub fn valid(&self) -> Llama {
+        use burn::module::Module;
+        Llama { config: self.config.clone(), weights: self.weights.valid() }
+    }
+
     /// Token ids `[b][n]` as an Int tensor, checked against the vocabulary.
     pub fn tokens(&self, ids: &[Vec<u32>]) -> Result<Tensor<2, Int>, ModelError> {
         let n = ids.first().map_or(0, Vec::len);

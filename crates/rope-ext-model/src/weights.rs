@@ -21,6 +21,9 @@ use crate::config::LlamaConfig;
 use crate::error::ModelError;
 use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param, to_host};
 
+/// transformers' default `initializer_range`.
+pub const DEFAULT_INITIALIZER_RANGE: f64 = 0.02;
+
 /// A host-side f32 tensor read from a checkpoint.
 struct HostTensor {
     shape: Vec<usize>,
@@ -134,7 +137,44 @@ impl Llama {
     /// Loads an HF model directory (`config.json` + safetensors) onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
-        let mut ck = Checkpoint::read(dir)?;
+        Self::assemble(config, Checkpoint::read(dir)?, device)
+    }
+
+    /// A freshly initialised model as transformers' `LlamaPreTrainedModel._init_weights` makes
+    /// one: linear and embedding weights `~ N(0, initializer_range²)` (the config's
+    /// `initializer_range`, default 0.02), biases 0, norm weights 1; drawn on the host from
+    /// `seed`, so the same seed gives the same weights on every backend.
+    pub fn init(config: LlamaConfig, seed: u64, device: &Device) -> Result<Self, ModelError> {
+        use rand::SeedableRng;
+        use rand_distr::Distribution;
+        let std = match config.raw.get("initializer_range") {
+            None => DEFAULT_INITIALIZER_RANGE,
+            Some(v) => v.as_f64().filter(|s| s.is_finite() && *s >= 0.0).ok_or_else(|| ModelError::Config {
+                field: "initializer_range",
+                problem: format!("must be a finite number >= 0, got {v}"),
+            })?,
+        };
+        let normal = rand_distr::Normal::new(0.0f32, std as f32)
+            .map_err(|e| ModelError::Config { field: "initializer_range", problem: format!("{std}: {e}") })?;
+        let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+        let mut tensors = BTreeMap::new();
+        for (name, shape) in config.tensor_shapes() {
+            let n = shape.iter().product();
+            let data = if name.ends_with("norm.weight") {
+                vec![1.0; n]
+            } else if name.ends_with(".bias") {
+                vec![0.0; n]
+            } else {
+                (0..n).map(|_| normal.sample(&mut rng)).collect()
+            };
+            tensors.insert(name, HostTensor { shape, data });
+        }
+        Self::assemble(config, Checkpoint { tensors }, device)
+    }
+
+    /// The model built from `config` and the tensors of `ck`, which must be exactly those the
+    /// config implies.
+    fn assemble(config: LlamaConfig, mut ck: Checkpoint, device: &Device) -> Result<Self, ModelError> {
         let c = &config;
         let (h, hd) = (c.hidden_size, c.head_dim);
         let emb = ck.take("model.embed_tokens.weight", &[c.vocab_size, h])?;

@@ -1,0 +1,135 @@
+//! The training loop: loss falls, accumulation and resumption are exact, bad settings are
+//! typed errors.
+
+mod common;
+
+use common::{host_weights, pattern_samples, tiny_model, train_device};
+use rope_ext_train::checkpoint::CheckpointDir;
+use rope_ext_train::schedule::{Decay, Schedule};
+use rope_ext_train::train::E2LlmTraining;
+use rope_ext_train::{TrainConfig, TrainError, Trainer};
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        epochs: 3,
+        batch_size: 8,
+        micro_batch_size: 4,
+        schedule: Schedule { lr: 1e-2, warmup_steps: 1, decay: Decay::Cosine },
+        seed: 3,
+        ..TrainConfig::default()
+    }
+}
+
+#[test]
+fn loss_falls_within_a_few_steps() {
+    let mut t = Trainer::new(tiny_model(1), pattern_samples(16, 24), config()).unwrap();
+    let m = t.run(None, None, None, &mut |_| {}).unwrap();
+    assert_eq!(m.len(), 6);
+    assert!(m.iter().all(|s| s.loss.is_finite() && s.grad_norm.is_finite()));
+    let (first, last) = (m[0].loss, m.last().unwrap().loss);
+    assert!(last < first - 0.3, "loss {first} -> {last}");
+    assert!((first - 64f64.ln()).abs() < 0.5, "an untrained model is near uniform: {first}");
+}
+
+#[test]
+fn e2llm_augmentation_trains_and_is_seeded() {
+    let cfg = TrainConfig { e2llm: Some(E2LlmTraining { max_scale: 4, original: Some(16) }), ..config() };
+    let run = || {
+        let mut t = Trainer::new(tiny_model(1), pattern_samples(16, 16), cfg.clone()).unwrap();
+        let m = t.run(Some(3), None, None, &mut |_| {}).unwrap();
+        (m.iter().map(|s| s.loss).collect::<Vec<_>>(), host_weights(t.model()))
+    };
+    let (a, wa) = run();
+    let (b, wb) = run();
+    assert_eq!(a, b);
+    assert_eq!(wa, wb);
+    assert!(a[2] < a[0]);
+}
+
+#[test]
+fn micro_batches_do_not_change_the_result() {
+    let run = |micro| {
+        let cfg = TrainConfig { micro_batch_size: micro, ..config() };
+        let mut t = Trainer::new(tiny_model(2), pattern_samples(16, 16), cfg).unwrap();
+        t.run(Some(2), None, None, &mut |_| {}).unwrap();
+        host_weights(t.model())
+    };
+    let (a, b) = (run(8), run(2));
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        let diff = x.iter().zip(y).map(|(p, q)| (p - q).abs()).fold(0.0f32, f32::max);
+        assert!(diff < 1e-5, "{name}: {diff}");
+    }
+}
+
+#[test]
+fn resuming_gives_the_uninterrupted_weights() {
+    let tmp = tempdir("resume");
+    let samples = pattern_samples(16, 16);
+    let mut whole = Trainer::new(tiny_model(4), samples.clone(), config()).unwrap();
+    let metrics_whole = whole.run(Some(4), None, None, &mut |_| {}).unwrap();
+
+    let dir = CheckpointDir::new(tmp.join("ckpt"), 2);
+    let log = tmp.join("metrics.jsonl");
+    let mut first = Trainer::new(tiny_model(4), samples.clone(), config()).unwrap();
+    first.run(Some(2), Some(&dir), Some(&log), &mut |_| {}).unwrap();
+    // A third step that is "lost" with the process: logged, never checkpointed.
+    first.run(Some(3), None, Some(&log), &mut |_| {}).unwrap();
+    drop(first);
+    let (step, path) = dir.latest().unwrap().unwrap();
+    assert_eq!(step, 2);
+    let mut resumed = Trainer::resume(&path, samples, config(), &train_device()).unwrap();
+    assert_eq!(resumed.step(), 2);
+    let metrics_rest = resumed.run(Some(4), Some(&dir), Some(&log), &mut |_| {}).unwrap();
+    assert_eq!(host_weights(whole.model()), host_weights(resumed.model()), "weights differ bit for bit");
+    assert_eq!(metrics_whole[2].loss, metrics_rest[0].loss);
+    let logged: Vec<u64> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<rope_ext_train::StepMetrics>(l).unwrap().step)
+        .collect();
+    assert_eq!(logged, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn resuming_with_other_settings_is_refused() {
+    let tmp = tempdir("refuse");
+    let dir = CheckpointDir::new(tmp.join("ckpt"), 1);
+    let mut t = Trainer::new(tiny_model(5), pattern_samples(16, 16), config()).unwrap();
+    t.run(Some(1), Some(&dir), None, &mut |_| {}).unwrap();
+    let (_, path) = dir.latest().unwrap().unwrap();
+    let other = TrainConfig { seed: 99, ..config() };
+    let err = Trainer::resume(&path, pattern_samples(16, 16), other, &train_device()).unwrap_err();
+    assert!(matches!(err, TrainError::Checkpoint { .. }), "{err}");
+}
+
+#[test]
+fn bad_settings_name_the_field() {
+    let cases: Vec<(TrainConfig, &str)> = vec![
+        (TrainConfig { batch_size: 0, ..config() }, "batch_size"),
+        (TrainConfig { epochs: 0, ..config() }, "epochs"),
+        (TrainConfig { schedule: Schedule { lr: f64::NAN, ..Schedule::default() }, ..config() }, "schedule.lr"),
+        (
+            TrainConfig {
+                optimizer: rope_ext_train::optim::AdamWConfig { beta2: 1.0, ..Default::default() },
+                ..config()
+            },
+            "optimizer.beta2",
+        ),
+        (TrainConfig { e2llm: Some(E2LlmTraining { max_scale: 0, original: None }), ..config() }, "e2llm.max_scale"),
+    ];
+    for (cfg, field) in cases {
+        match Trainer::new(tiny_model(1), pattern_samples(4, 8), cfg) {
+            Err(TrainError::Config { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    let plain = rope_ext_model::Llama::init(common::tiny_config(), 1, &train_device().inner()).unwrap();
+    assert!(matches!(Trainer::new(plain, pattern_samples(4, 8), config()), Err(TrainError::Config { .. })));
+}
+
+fn tempdir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("rope-ext-train-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
