@@ -19,6 +19,7 @@
 pub mod checkpoint;
 pub mod data;
 pub mod error;
+pub mod eval;
 pub mod optim;
 pub mod schedule;
 pub mod train;
