@@ -133,6 +133,40 @@ pub struct StepMetrics {
     pub seconds: f64,
 }
 
+impl StepMetrics {
+    /// A one-line progress bar: bar, step, loss, tokens/s and ETA, given the seconds elapsed
+    /// since the first step of this process and the step it started from.
+    pub fn progress_line(&self, elapsed: f64, started_at: u64) -> String {
+        const WIDTH: usize = 24;
+        let done = self.step as f64 / self.total_steps.max(1) as f64;
+        let filled = (done * WIDTH as f64).round() as usize;
+        let per_step = elapsed / (self.step - started_at).max(1) as f64;
+        let eta = per_step * (self.total_steps - self.step) as f64;
+        format!(
+            "[{}{}] {}/{} loss {:.4} |g| {:.3} lr {:.2e} {:.0} tok/s ETA {}",
+            "#".repeat(filled.min(WIDTH)),
+            ".".repeat(WIDTH - filled.min(WIDTH)),
+            self.step,
+            self.total_steps,
+            self.loss,
+            self.grad_norm,
+            self.lr,
+            self.tokens as f64 / self.seconds.max(1e-9),
+            clock(eta)
+        )
+    }
+}
+
+/// `1h02m03s` / `2m03s` / `3s`.
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match (s / 3600, (s / 60) % 60, s % 60) {
+        (0, 0, sec) => format!("{sec}s"),
+        (0, m, sec) => format!("{m}m{sec:02}s"),
+        (h, m, sec) => format!("{h}h{m:02}m{sec:02}s"),
+    }
+}
+
 /// What a checkpoint records besides weights and optimizer state.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct TrainerState {

@@ -17,6 +17,7 @@ use rand::{RngExt, SeedableRng};
 use rope_ext_model::{AttentionImpl, Generation, Llama, Sampling, Tokenizer};
 use serde::{Deserialize, Serialize};
 
+use crate::data::Sample;
 use crate::error::TrainError;
 use crate::train::mix;
 
@@ -98,6 +99,28 @@ pub fn build_prompt(
         }
     }
     Ok(best)
+}
+
+/// A training sample teaching the task inside a window of `len` tokens: a prompt with the
+/// needle at `depth` followed by the answer `" {key}."`, every token a target (spec §12.1's
+/// template scaled to fit the window).
+pub fn training_sample(tokenizer: &Tokenizer, len: usize, depth: f64, key: u32) -> Result<Sample, TrainError> {
+    let answer = tokenizer.encode(&format!(" {key}."))?;
+    let room = len.checked_sub(answer.len()).unwrap_or(0);
+    let prompt = build_prompt(tokenizer, room, depth, key)?;
+    Ok(Sample::text(prompt.tokens.into_iter().chain(answer).collect()))
+}
+
+/// `n` training samples with seeded keys and depths uniform in `[0, 1]`.
+pub fn training_samples(tokenizer: &Tokenizer, n: usize, len: usize, seed: u64) -> Result<Vec<Sample>, TrainError> {
+    let mut rng = StdRng::seed_from_u64(mix(seed, 4, 0));
+    (0..n)
+        .map(|_| {
+            let key = rng.random_range(1..=MAX_KEY);
+            let depth = rng.random_range(0.0..=1.0);
+            training_sample(tokenizer, len, depth, key)
+        })
+        .collect()
 }
 
 /// The first run of ASCII digits in `text`, as a number.
