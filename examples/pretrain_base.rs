@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --example pretrain_base -- [--corpus data/corpus] [--out data/base-model]
-//!     [--steps 1500] [--batch 16] [--lr 2e-3] [--vocab 2048] [--passkey-fraction 0.25]
+//!     [--epochs 2] [--batch 16] [--lr 2e-3] [--vocab 2048] [--passkey-fraction 0.25]
 //!     [--seed 0] [--backend cpu|tch|wgpu]
 //! ```
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log.jsonl, eval.json}`.
@@ -28,7 +28,7 @@ const WINDOW: usize = 256;
 struct Args {
     corpus: PathBuf,
     out: PathBuf,
-    steps: usize,
+    epochs: u32,
     batch: usize,
     lr: f64,
     vocab: usize,
@@ -41,7 +41,7 @@ fn parse() -> Result<Args, String> {
     let mut a = Args {
         corpus: "data/corpus".into(),
         out: "data/base-model".into(),
-        steps: 1500,
+        epochs: 2,
         batch: 16,
         lr: 2e-3,
         vocab: 2048,
@@ -56,7 +56,7 @@ fn parse() -> Result<Args, String> {
         match flag.as_str() {
             "--corpus" => a.corpus = v.into(),
             "--out" => a.out = v.into(),
-            "--steps" => a.steps = v.parse().map_err(|_| num("--steps"))?,
+            "--epochs" => a.epochs = v.parse().map_err(|_| num("--epochs"))?,
             "--batch" => a.batch = v.parse().map_err(|_| num("--batch"))?,
             "--lr" => a.lr = v.parse().map_err(|_| num("--lr"))?,
             "--vocab" => a.vocab = v.parse().map_err(|_| num("--vocab"))?,
@@ -114,18 +114,18 @@ fn run() -> Result<(), String> {
         bytes as f64 / n_tokens as f64
     );
 
-    let total = a.steps * a.batch;
-    let n_passkey = (total as f64 * a.passkey_fraction).round() as usize;
-    let windows = data::pack(&train_ids, WINDOW, Some(eot)).map_err(err)?;
-    let mut samples = data::select(&windows, (total - n_passkey).min(windows.len()), a.seed).map_err(err)?;
+    // Every window of the training split, plus passkey samples as a fraction of them.
+    let mut samples = data::pack(&train_ids, WINDOW, Some(eot)).map_err(err)?;
+    let n_passkey = (samples.len() as f64 * a.passkey_fraction).round() as usize;
     samples.extend(passkey::training_samples(&tokenizer, n_passkey, WINDOW, a.seed).map_err(err)?);
 
+    let samples_len = samples.len();
     let config = model_config(a.vocab)?;
     eprintln!("model: {} parameters; {} samples ({n_passkey} passkey)", config.num_parameters(), samples.len());
     let device = a.backend.device().map_err(|e| e.to_string())?.autodiff();
     let model = Llama::init(config, a.seed, &device).map_err(|e| e.to_string())?;
     let train = TrainConfig {
-        epochs: 1,
+        epochs: a.epochs,
         batch_size: a.batch,
         micro_batch_size: a.batch,
         schedule: Schedule { lr: a.lr, warmup_steps: 50, decay: Decay::Cosine },
@@ -152,6 +152,7 @@ fn run() -> Result<(), String> {
         })
         .map_err(err)?;
     eprintln!();
+    let trainer_samples = samples_len;
     let model = trainer.into_model().valid();
     model.save(&a.out).map_err(|e| e.to_string())?;
 
@@ -170,7 +171,8 @@ fn run() -> Result<(), String> {
         "validation_perplexity_256": ppl,
         "passkey_256": cells,
         "passkey_accuracy_256": accuracy,
-        "train_steps": a.steps,
+        "epochs": a.epochs,
+        "train_samples": trainer_samples,
         "batch": a.batch,
         "lr": a.lr,
         "seconds": started.elapsed().as_secs_f64(),
