@@ -1,0 +1,73 @@
+//! A `kill -9` at any moment of a checkpoint write leaves the previous checkpoint loadable.
+//!
+//! The test re-runs its own binary as a child that trains and checkpoints in a loop
+//! (`ROPE_EXT_KILL9_CHILD` set), kills it with SIGKILL after a random delay, and checks that
+//! the newest `step-*` directory resumes; repeated at several delays.
+
+mod common;
+
+use std::process::Command;
+
+use std::time::Duration;
+
+use common::{pattern_samples, tiny_model, train_device};
+use rope_ext_train::checkpoint::CheckpointDir;
+use rope_ext_train::{TrainConfig, Trainer};
+
+const CHILD: &str = "ROPE_EXT_KILL9_CHILD";
+
+fn config() -> TrainConfig {
+    TrainConfig {
+        epochs: 1000,
+        batch_size: 4,
+        micro_batch_size: 4,
+        checkpoint_every: Some(1),
+        ..TrainConfig::default()
+    }
+}
+
+/// In the child: train forever, checkpointing every step, until killed.
+fn child(root: &str) -> ! {
+    let dir = CheckpointDir::new(root, 2);
+    let mut t = match dir.latest().unwrap() {
+        Some((_, p)) => Trainer::resume(&p, pattern_samples(8, 16), config(), &train_device()).unwrap(),
+        None => Trainer::new(tiny_model(9), pattern_samples(8, 16), config()).unwrap(),
+    };
+    loop {
+        t.run(Some(t.step() + 1), Some(&dir), None, &mut |_| {}).unwrap();
+    }
+}
+
+#[test]
+fn checkpoints_survive_kill_9() {
+    if let Ok(root) = std::env::var(CHILD) {
+        child(&root);
+    }
+    let root = std::env::temp_dir().join(format!("rope-ext-kill9-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let exe = std::env::current_exe().unwrap();
+    let mut last_step = 0;
+    // Delays spread over start-up, training and writing, in milliseconds.
+    for delay in [700u64, 900, 1100, 1300, 1500, 1750, 2000, 2300] {
+        let mut c = Command::new(&exe)
+            .args(["--exact", "checkpoints_survive_kill_9", "--nocapture", "--test-threads", "1"])
+            .env(CHILD, &root)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay));
+        c.kill().unwrap(); // SIGKILL on Unix
+        c.wait().unwrap();
+        let dir = CheckpointDir::new(&root, 2);
+        if let Some((step, path)) = dir.latest().unwrap() {
+            let t = Trainer::resume(&path, pattern_samples(8, 16), config(), &train_device())
+                .unwrap_or_else(|e| panic!("checkpoint {} after kill at {delay} ms: {e}", path.display()));
+            assert_eq!(t.step(), step);
+            assert!(step >= last_step);
+            last_step = step;
+        }
+    }
+    assert!(last_step > 0, "the child never completed a checkpoint");
+    let _ = std::fs::remove_dir_all(&root);
+}
