@@ -25,6 +25,7 @@ use rope_ext::rope_ext_core::methods::ntk_aware::NtkAware;
 use rope_ext::rope_ext_core::methods::yarn::Yarn;
 use rope_ext::rope_ext_core::{RopeConfig, RopeScaling};
 use rope_ext::rope_ext_model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama, Tokenizer};
+use rope_ext::rope_ext_train::report::{LinePlot, Scale, Table, fmt_f64, grid};
 use serde_json::json;
 
 struct Args {
@@ -128,21 +129,14 @@ fn run() -> Result<String, String> {
 }
 
 fn markdown(lengths: &[usize], results: &[(String, Vec<Vec<f64>>)]) -> String {
-    let mut s = String::from("| method | layer |");
-    for n in lengths {
-        let _ = write!(s, " {n} |");
-    }
-    s.push_str("\n|---|---|");
-    s.push_str(&"---|".repeat(lengths.len()));
+    let header = ["method".to_string(), "layer".to_string()].into_iter().chain(lengths.iter().map(usize::to_string));
+    let mut t = Table::new(header);
     for (method, means) in results {
         for (layer, row) in means.iter().enumerate() {
-            let _ = write!(s, "\n| {method} | {layer} |");
-            for h in row {
-                let _ = write!(s, " {h:.3} |");
-            }
+            t.push_row([method.clone(), layer.to_string()].into_iter().chain(row.iter().map(|h| fmt_f64(*h, 3))));
         }
     }
-    s
+    t.render()
 }
 
 /// Entropy change per doubling of the length (least squares over log2 n), per layer.
@@ -178,57 +172,26 @@ fn figure1_verdict(lengths: &[usize], results: &[(String, Vec<Vec<f64>>)]) -> St
     s
 }
 
+/// One panel per method, one line per layer, a shared entropy axis.
 fn svg(lengths: &[usize], results: &[(String, Vec<Vec<f64>>)]) -> String {
-    let (pw, ph, m) = (260.0, 200.0, 40.0);
-    let all = results.iter().flat_map(|(_, r)| r.iter().flatten().copied());
+    let all = results.iter().flat_map(|(_, r)| r.iter().flatten().copied()).filter(|v| v.is_finite());
     let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-    let (lo, hi) = if hi > lo { (lo, hi) } else { (lo - 0.5, hi + 0.5) };
-    let xs: Vec<f64> = lengths.iter().map(|&n| (n as f64).log2()).collect();
-    let (x0, x1) = (xs[0], xs[xs.len() - 1].max(xs[0] + 1e-9));
-    let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"];
-    let width = results.len() as f64 * (pw + m) + m;
-    let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-        ph + 2.0 * m
-    );
-    for (k, (method, means)) in results.iter().enumerate() {
-        let ox = m + k as f64 * (pw + m);
-        let _ =
-            writeln!(s, "<rect x=\"{ox}\" y=\"{m}\" width=\"{pw}\" height=\"{ph}\" fill=\"none\" stroke=\"#999\"/>");
-        let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{method}</text>", ox + pw / 2.0, m - 8.0);
-        for (j, n) in lengths.iter().enumerate() {
-            let x = ox + (xs[j] - x0) / (x1 - x0) * pw;
-            let _ = writeln!(s, "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{n}</text>", m + ph + 14.0);
-        }
-        for (layer, row) in means.iter().enumerate() {
-            let pts: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(j, h)| {
-                    format!("{:.1},{:.1}", ox + (xs[j] - x0) / (x1 - x0) * pw, m + ph - (h - lo) / (hi - lo) * ph)
-                })
-                .collect();
-            let c = colors[layer % colors.len()];
-            let _ = writeln!(
-                s,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"1.5\"/>",
-                pts.join(" ")
-            );
-            let _ = writeln!(
-                s,
-                "<text x=\"{}\" y=\"{}\" fill=\"{c}\">L{layer}</text>",
-                ox + 4.0,
-                m + 12.0 + 11.0 * layer as f64
-            );
-        }
-    }
-    let _ = writeln!(
-        s,
-        "<text x=\"{m}\" y=\"{}\">mean attention entropy (nats, {lo:.2}–{hi:.2}) against context length</text>",
-        ph + 2.0 * m - 4.0
-    );
-    s.push_str("</svg>\n");
-    s
+    let plots: Vec<LinePlot> = results
+        .iter()
+        .map(|(method, means)| {
+            let mut p = LinePlot::new(method.as_str(), "tokens", "mean entropy (nats)")
+                .x_scale(Scale::Log2)
+                .with_size(340.0, 280.0);
+            if hi > lo {
+                p = p.y_range(lo, hi);
+            }
+            for (layer, row) in means.iter().enumerate() {
+                p = p.series(format!("layer {layer}"), lengths.iter().zip(row).map(|(&n, &h)| (n as f64, h)));
+            }
+            p
+        })
+        .collect();
+    grid("Mean attention entropy against context length", &plots, 3)
 }
 
 fn main() -> ExitCode {

@@ -5,7 +5,7 @@
 //!
 //! ```text
 //! cargo run --release --example pretrain_base -- [--corpus data/corpus] [--out data/base-model]
-//!     [--epochs 2] [--batch 16] [--lr 2e-3] [--vocab 2048] [--passkey-fraction 0.25]
+//!     [--epochs 1] [--batch 16] [--lr 2e-3] [--vocab 2048] [--passkey-fraction 0.25]
 //!     [--seed 0] [--backend cpu|tch|wgpu]
 //! ```
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log.jsonl, eval.json}`.
@@ -14,13 +14,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext_model::{AttentionImpl, Backend, Llama, LlamaConfig};
-use rope_ext_train::checkpoint::CheckpointDir;
-use rope_ext_train::data::{self, END_OF_TEXT};
-use rope_ext_train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
-use rope_ext_train::schedule::{Decay, Schedule};
-use rope_ext_train::train::clock;
-use rope_ext_train::{TrainConfig, Trainer};
+use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, LlamaConfig};
+use rope_ext::rope_ext_train::checkpoint::CheckpointDir;
+use rope_ext::rope_ext_train::data::{self, END_OF_TEXT};
+use rope_ext::rope_ext_train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
+use rope_ext::rope_ext_train::schedule::{Decay, Schedule};
+use rope_ext::rope_ext_train::train::clock;
+use rope_ext::rope_ext_train::{TrainConfig, Trainer};
 
 /// The base model's window.
 const WINDOW: usize = 256;
@@ -41,7 +41,7 @@ fn parse() -> Result<Args, String> {
     let mut a = Args {
         corpus: "data/corpus".into(),
         out: "data/base-model".into(),
-        epochs: 2,
+        epochs: 1,
         batch: 16,
         lr: 2e-3,
         vocab: 2048,
@@ -166,7 +166,8 @@ fn run() -> Result<(), String> {
     .map_err(err)?;
     let pk = PasskeyConfig { lengths: vec![WINDOW], depths: vec![0.1, 0.5, 0.9], trials: 10, seed: 1 };
     let cells = passkey::evaluate(&model, &tokenizer, &pk, attention, &mut |_, _| {}).map_err(err)?;
-    let accuracy = cells.iter().map(|c| c.correct).sum::<usize>() as f64 / cells.iter().map(|c| c.trials).sum::<usize>() as f64;
+    let accuracy =
+        cells.iter().map(|c| c.correct).sum::<usize>() as f64 / cells.iter().map(|c| c.trials).sum::<usize>() as f64;
     let report = serde_json::json!({
         "validation_perplexity_256": ppl,
         "passkey_256": cells,

@@ -8,3 +8,4 @@
 pub use rope_ext_core;
 pub use rope_ext_entropy;
 pub use rope_ext_model;
+pub use rope_ext_train;

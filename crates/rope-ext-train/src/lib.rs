@@ -21,6 +21,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod optim;
+pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod train;

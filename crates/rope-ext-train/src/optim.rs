@@ -292,6 +292,7 @@ impl ModuleMapper for Update<'_> {
         let shape = tensor.shape();
         let checkpointing = tensor.gradient_checkpointing_strategy();
         let require_grad = tensor.is_require_grad();
+        let distributed = tensor.is_distributed();
         let c = self.config;
         let g = if self.clip < 1.0 { grad.mul_scalar(self.clip) } else { grad };
         let (m, v) = match self.moments.remove(&key) {
@@ -319,6 +320,10 @@ impl ModuleMapper for Update<'_> {
         }
         if require_grad {
             updated = updated.require_grad();
+        }
+        if distributed {
+            // burn's multi-device autodiff all-reduces the gradients of distributed parameters.
+            updated = updated.set_distributed(id);
         }
         Param::from_mapped_value(id, updated, mapper)
     }
