@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod checkpoint;
+pub mod compare;
 pub mod data;
 pub mod error;
 pub mod eval;
@@ -24,6 +25,7 @@ pub mod optim;
 pub mod report;
 pub mod run;
 pub mod schedule;
+pub mod search;
 pub mod train;
 
 pub use error::TrainError;

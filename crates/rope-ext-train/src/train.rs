@@ -358,8 +358,8 @@ impl Trainer {
         let mut next = Vec::with_capacity(b * (n - 1));
         let mut mask = Vec::with_capacity(b * (n - 1));
         for (s, row) in samples.iter().zip(&ids) {
-            for i in 1..n {
-                next.push(i64::from(row[i]));
+            for (i, &t) in row.iter().enumerate().skip(1) {
+                next.push(i64::from(t));
                 mask.push(if s.targets.get(i).copied().unwrap_or(false) { 1.0f32 } else { 0.0 });
             }
         }

@@ -106,7 +106,7 @@ pub fn build_prompt(
 /// template scaled to fit the window).
 pub fn training_sample(tokenizer: &Tokenizer, len: usize, depth: f64, key: u32) -> Result<Sample, TrainError> {
     let answer = tokenizer.encode(&format!(" {key}."))?;
-    let room = len.checked_sub(answer.len()).unwrap_or(0);
+    let room = len.saturating_sub(answer.len());
     let prompt = build_prompt(tokenizer, room, depth, key)?;
     Ok(Sample::text(prompt.tokens.into_iter().chain(answer).collect()))
 }

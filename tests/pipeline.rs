@@ -1,0 +1,102 @@
+//! The main job at toy size: a tokenizer trained on the committed corpus, a tiny base model
+//! pretrained for a few steps at a 256-token window, and the comparison extending it to 512
+//! with two fine-tuned methods and one training-free one; every stage must give finite
+//! numbers and the table must be complete.
+
+use std::path::{Path, PathBuf};
+
+use rope_ext::rope_ext_model::{Backend, Llama, LlamaConfig};
+use rope_ext::rope_ext_train::compare::{self, CompareConfig, Kind};
+use rope_ext::rope_ext_train::data::{self, END_OF_TEXT};
+use rope_ext::rope_ext_train::eval::PasskeyConfig;
+use rope_ext::rope_ext_train::schedule::{Decay, Schedule};
+use rope_ext::rope_ext_train::{TrainConfig, Trainer};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).into()
+}
+
+/// A tiny base model directory: tokenizer, config, weights after a few training steps.
+fn toy_base(dir: &Path, device: &rope_ext::rope_ext_model::burn::tensor::Device) -> PathBuf {
+    let docs = data::read_corpus(&root().join("data/corpus/valid.jsonl.gz")).unwrap();
+    let texts: Vec<&str> = docs.iter().map(|d| &d.text[..d.text.len().min(20_000)]).collect();
+    let model_dir = dir.join("base");
+    let tok = data::train_bpe(&texts, 400, &model_dir.join("tokenizer.json")).unwrap();
+    let config = LlamaConfig::from_json(&serde_json::json!({
+        "model_type": "llama", "vocab_size": 400, "hidden_size": 32, "intermediate_size": 64,
+        "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
+        "max_position_embeddings": 256, "rms_norm_eps": 1e-5, "tie_word_embeddings": true,
+        "bos_token_id": 0, "eos_token_id": 0, "rope_theta": 10000.0
+    }))
+    .unwrap();
+    let ids = data::tokenize(&tok, &docs[..1]).unwrap();
+    let eot = tok.inner().token_to_id(END_OF_TEXT);
+    let samples = data::select(&data::pack(&ids, 256, eot).unwrap(), 8, 0).unwrap();
+    let model = Llama::init(config, 0, &device.clone().autodiff()).unwrap();
+    let train = TrainConfig {
+        epochs: 1,
+        batch_size: 4,
+        schedule: Schedule { lr: 3e-3, warmup_steps: 0, decay: Decay::Constant },
+        ..TrainConfig::default()
+    };
+    let mut t = Trainer::new(model, samples, train).unwrap();
+    let m = t.run(None, None, None, &mut |_| {}).unwrap();
+    assert!(m.iter().all(|s| s.loss.is_finite()));
+    t.into_model().valid().save(&model_dir).unwrap();
+    model_dir
+}
+
+#[test]
+fn the_whole_pipeline_runs_at_toy_size() {
+    let dir = std::env::temp_dir().join(format!("rope-ext-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let device = Backend::for_tests().device().unwrap();
+    let model = toy_base(&dir, &device);
+    let mut cfg = CompareConfig {
+        model,
+        train_corpus: root().join("data/corpus/valid.jsonl.gz"),
+        valid_corpus: root().join("data/corpus/valid.jsonl.gz"),
+        target: 512,
+        lengths: vec![256, 512],
+        samples: 4,
+        train: TrainConfig { epochs: 1, batch_size: 2, micro_batch_size: 2, ..TrainConfig::default() },
+        e2llm_max_scale: 2,
+        fine_tuned: vec!["pi".into(), "eabf".into()],
+        training_free: vec!["yarn".into()],
+        perplexity_chunks: 2,
+        passkey: PasskeyConfig { lengths: vec![], depths: vec![0.5], trials: 1, seed: 1 },
+        ..CompareConfig::default()
+    };
+    cfg.train.schedule.lr = 1e-3;
+    let c = compare::run(&cfg, &device, &mut |_| {}).unwrap();
+    let kinds: Vec<(String, Kind)> = c.results.iter().map(|r| (r.method.clone(), r.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("base".into(), Kind::Base),
+            ("yarn".into(), Kind::TrainingFree),
+            ("pi".into(), Kind::FineTuned),
+            ("eabf".into(), Kind::FineTuned)
+        ]
+    );
+    for r in &c.results {
+        for &l in &cfg.lengths {
+            let p = r.perplexity_at(l).unwrap();
+            assert!(p.is_finite() && p > 1.0, "{}: ppl@{l} = {p}", r.label());
+            assert!(r.passkey_accuracy(l).is_some(), "{}: passkey@{l}", r.label());
+        }
+        if r.kind == Kind::FineTuned {
+            let (a, b) = r.train_loss.unwrap();
+            assert!(a.is_finite() && b.is_finite());
+        }
+    }
+    let table = compare::markdown(&c);
+    assert_eq!(table.lines().count(), 2 + c.results.len());
+    assert!(table.lines().all(|l| l.matches('|').count() == 2 + 2 * cfg.lengths.len()));
+    let out = dir.join("results");
+    compare::write_results(&c, &out).unwrap();
+    for f in ["results.json", "results.md", "perplexity.svg", "passkey.svg"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
