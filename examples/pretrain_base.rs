@@ -8,13 +8,17 @@
 //!     [--epochs 1] [--batch 16] [--lr 2e-3] [--vocab 2048] [--passkey-fraction 0.25]
 //!     [--seed 0] [--backend cpu|tch|wgpu]
 //! ```
-//! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log.jsonl, eval.json}`.
+//! `--init DIR` continues from a trained model (and its tokenizer) instead of a fresh one;
+//! `--text-windows N` uses N seeded corpus windows instead of all; `--phase NAME` names the
+//! checkpoint directory, the training log and the evaluation file of this run.
+//! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log-PHASE.jsonl,
+//! eval-PHASE.json}`; `data/make_base_model.sh` runs the two phases that made the committed one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, LlamaConfig};
+use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, LlamaConfig, Tokenizer};
 use rope_ext::rope_ext_train::checkpoint::CheckpointDir;
 use rope_ext::rope_ext_train::data::{self, END_OF_TEXT};
 use rope_ext::rope_ext_train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
@@ -35,6 +39,9 @@ struct Args {
     passkey_fraction: f64,
     seed: u64,
     backend: Backend,
+    init: Option<PathBuf>,
+    text_windows: Option<usize>,
+    phase: String,
 }
 
 fn parse() -> Result<Args, String> {
@@ -48,6 +55,9 @@ fn parse() -> Result<Args, String> {
         passkey_fraction: 0.25,
         seed: 0,
         backend: Backend::Cpu,
+        init: None,
+        text_windows: None,
+        phase: "pretrain".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -63,6 +73,9 @@ fn parse() -> Result<Args, String> {
             "--passkey-fraction" => a.passkey_fraction = v.parse().map_err(|_| num("--passkey-fraction"))?,
             "--seed" => a.seed = v.parse().map_err(|_| num("--seed"))?,
             "--backend" => a.backend = v.parse().map_err(|e| format!("--backend: {e}"))?,
+            "--init" => a.init = Some(v.into()),
+            "--text-windows" => a.text_windows = Some(v.parse().map_err(|_| num("--text-windows"))?),
+            "--phase" => a.phase = v,
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -102,7 +115,15 @@ fn run() -> Result<(), String> {
     std::fs::create_dir_all(&a.out).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let texts: Vec<&str> = train_docs.iter().map(|d| d.text.as_str()).collect();
-    let tokenizer = data::train_bpe(&texts, a.vocab, &a.out.join("tokenizer.json")).map_err(err)?;
+    let tokenizer = match &a.init {
+        Some(dir) => {
+            if dir != &a.out {
+                std::fs::copy(dir.join("tokenizer.json"), a.out.join("tokenizer.json")).map_err(|e| e.to_string())?;
+            }
+            Tokenizer::from_dir(&a.out).map_err(|e| e.to_string())?
+        }
+        None => data::train_bpe(&texts, a.vocab, &a.out.join("tokenizer.json")).map_err(err)?,
+    };
     let eot = tokenizer.inner().token_to_id(END_OF_TEXT).ok_or("the tokenizer lacks <|endoftext|>")?;
     let train_ids = data::tokenize(&tokenizer, &train_docs).map_err(err)?;
     let n_tokens: usize = train_ids.iter().map(Vec::len).sum();
@@ -116,6 +137,9 @@ fn run() -> Result<(), String> {
 
     // Every window of the training split, plus passkey samples as a fraction of them.
     let mut samples = data::pack(&train_ids, WINDOW, Some(eot)).map_err(err)?;
+    if let Some(n) = a.text_windows {
+        samples = data::select(&samples, n.min(samples.len()), a.seed).map_err(err)?;
+    }
     let n_passkey = (samples.len() as f64 * a.passkey_fraction).round() as usize;
     samples.extend(passkey::training_samples(&tokenizer, n_passkey, WINDOW, a.seed).map_err(err)?);
 
@@ -123,7 +147,11 @@ fn run() -> Result<(), String> {
     let config = model_config(a.vocab)?;
     eprintln!("model: {} parameters; {} samples ({n_passkey} passkey)", config.num_parameters(), samples.len());
     let device = a.backend.device().map_err(|e| e.to_string())?.autodiff();
-    let model = Llama::init(config, a.seed, &device).map_err(|e| e.to_string())?;
+    let model = match &a.init {
+        Some(dir) => Llama::load(dir, &device),
+        None => Llama::init(config, a.seed, &device),
+    }
+    .map_err(|e| e.to_string())?;
     let train = TrainConfig {
         epochs: a.epochs,
         batch_size: a.batch,
@@ -134,8 +162,8 @@ fn run() -> Result<(), String> {
         ..TrainConfig::default()
     };
     let attention = AttentionImpl::for_backend(a.backend);
-    let ckpt = CheckpointDir::new(a.out.join("checkpoints"), 1);
-    let log = a.out.join("train_log.jsonl");
+    let ckpt = CheckpointDir::new(a.out.join("checkpoints").join(&a.phase), 1);
+    let log = a.out.join(format!("train_log-{}.jsonl", a.phase));
     let mut trainer = match ckpt.latest().map_err(err)? {
         Some((step, dir)) => {
             eprintln!("resuming from step {step}");
@@ -178,8 +206,11 @@ fn run() -> Result<(), String> {
         "lr": a.lr,
         "seconds": started.elapsed().as_secs_f64(),
     });
-    std::fs::write(a.out.join("eval.json"), serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n")
-        .map_err(|e| e.to_string())?;
+    std::fs::write(
+        a.out.join(format!("eval-{}.json", a.phase)),
+        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())? + "\n",
+    )
+    .map_err(|e| e.to_string())?;
     println!(
         "validation perplexity at {WINDOW}: {:.2} (per-window mean; token-weighted {:.2}); passkey at {WINDOW}: {:.0}%; total {}",
         ppl.window_mean,

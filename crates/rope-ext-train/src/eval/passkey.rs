@@ -111,14 +111,17 @@ pub fn training_sample(tokenizer: &Tokenizer, len: usize, depth: f64, key: u32) 
     Ok(Sample::text(prompt.tokens.into_iter().chain(answer).collect()))
 }
 
-/// `n` training samples with seeded keys and depths uniform in `[0, 1]`.
+/// `n` training samples with seeded keys, depths uniform in `[0, 1]` and lengths uniform in
+/// `[len/2, len]` (short prompts put the needle close to the question, which helps a small
+/// model learn to copy before it has to reach far).
 pub fn training_samples(tokenizer: &Tokenizer, n: usize, len: usize, seed: u64) -> Result<Vec<Sample>, TrainError> {
     let mut rng = StdRng::seed_from_u64(mix(seed, 4, 0));
     (0..n)
         .map(|_| {
             let key = rng.random_range(1..=MAX_KEY);
             let depth = rng.random_range(0.0..=1.0);
-            training_sample(tokenizer, len, depth, key)
+            let room = rng.random_range(len / 2..=len);
+            training_sample(tokenizer, room, depth, key)
         })
         .collect()
 }
