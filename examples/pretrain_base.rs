@@ -10,7 +10,10 @@
 //! ```
 //! `--init DIR` continues from a trained model (and its tokenizer) instead of a fresh one;
 //! `--text-windows N` uses N seeded corpus windows instead of all; `--phase NAME` names the
-//! checkpoint directory, the training log and the evaluation file of this run.
+//! checkpoint directory, the training log and the evaluation file of this run;
+//! `--passkey-min-len N` draws passkey sample lengths from `[N, 256]` (default: all 256);
+//! `--passkey-answer-only true` puts the loss of passkey samples on the answer only;
+//! `--passkey-samples N` sets their number (default: `--passkey-fraction` of the windows).
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log-PHASE.jsonl,
 //! eval-PHASE.json}`; `data/make_base_model.sh` runs the two phases that made the committed one.
 
@@ -42,6 +45,9 @@ struct Args {
     init: Option<PathBuf>,
     text_windows: Option<usize>,
     phase: String,
+    passkey_min_len: usize,
+    passkey_answer_only: bool,
+    passkey_samples: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -58,6 +64,9 @@ fn parse() -> Result<Args, String> {
         init: None,
         text_windows: None,
         phase: "pretrain".into(),
+        passkey_min_len: WINDOW,
+        passkey_answer_only: false,
+        passkey_samples: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -76,6 +85,12 @@ fn parse() -> Result<Args, String> {
             "--init" => a.init = Some(v.into()),
             "--text-windows" => a.text_windows = Some(v.parse().map_err(|_| num("--text-windows"))?),
             "--phase" => a.phase = v,
+            "--passkey-answer-only" => {
+                a.passkey_answer_only =
+                    v.parse().map_err(|_| format!("--passkey-answer-only: `{v}` is not true or false"))?
+            }
+            "--passkey-samples" => a.passkey_samples = Some(v.parse().map_err(|_| num("--passkey-samples"))?),
+            "--passkey-min-len" => a.passkey_min_len = v.parse().map_err(|_| num("--passkey-min-len"))?,
             other => return Err(format!("unknown option `{other}`")),
         }
     }
@@ -137,11 +152,16 @@ fn run() -> Result<(), String> {
 
     // Every window of the training split, plus passkey samples as a fraction of them.
     let mut samples = data::pack(&train_ids, WINDOW, Some(eot)).map_err(err)?;
-    if let Some(n) = a.text_windows {
-        samples = data::select(&samples, n.min(samples.len()), a.seed).map_err(err)?;
+    match a.text_windows {
+        Some(0) => samples.clear(),
+        Some(n) => samples = data::select(&samples, n.min(samples.len()), a.seed).map_err(err)?,
+        None => {}
     }
-    let n_passkey = (samples.len() as f64 * a.passkey_fraction).round() as usize;
-    samples.extend(passkey::training_samples(&tokenizer, n_passkey, WINDOW, a.seed).map_err(err)?);
+    let n_passkey = a.passkey_samples.unwrap_or((samples.len() as f64 * a.passkey_fraction).round() as usize);
+    samples.extend(
+        passkey::training_samples(&tokenizer, n_passkey, a.passkey_min_len, WINDOW, a.passkey_answer_only, a.seed)
+            .map_err(err)?,
+    );
 
     let samples_len = samples.len();
     let config = model_config(a.vocab)?;

@@ -24,6 +24,11 @@ use crate::run::{apply_method, recipes};
 use crate::search::{Candidate, SearchConfig, SearchState, longrope_of};
 use crate::train::{E2LlmTraining, StepMetrics, TrainConfig, Trainer};
 
+/// The fine-tuning peak learning rate at this scale. The paper's 2e-5 is about 1/15 of
+/// LLaMA-2's pretraining peak (3e-4); the base model here was pretrained at 2e-3, and 8 steps
+/// at 2e-5 barely move it, so the comparison uses 2e-4 (1/10 of its pretraining peak).
+pub const DEFAULT_LR: f64 = 2e-4;
+
 /// Settings of a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -70,7 +75,10 @@ impl Default for CompareConfig {
             lengths: vec![256, 512, 1024, 2048],
             samples: 100,
             data_seed: 0,
-            train: recipes::hundred_samples(),
+            train: TrainConfig {
+                schedule: crate::schedule::Schedule { lr: DEFAULT_LR, ..crate::schedule::Schedule::default() },
+                ..recipes::hundred_samples()
+            },
             e2llm_max_scale: 8,
             fine_tuned: ["pi", "ntk", "yarn", "abf", "eabf", "longrope", "e2llm"].map(String::from).to_vec(),
             training_free: ["pi", "ntk", "dynamic_ntk", "yarn", "longrope"].map(String::from).to_vec(),
@@ -323,6 +331,9 @@ fn build(
     let train_cfg = match scaling {
         RopeScaling::E2Llm(_) => TrainConfig {
             e2llm: Some(E2LlmTraining { max_scale: cfg.e2llm_max_scale, original: Some(setup.original) }),
+            // Same tokens per step: each sample becomes `target / original` short ones.
+            batch_size: cfg.train.batch_size * cfg.target.div_ceil(setup.original),
+            micro_batch_size: cfg.train.micro_batch_size * cfg.target.div_ceil(setup.original),
             ..cfg.train.clone()
         },
         _ => cfg.train.clone(),

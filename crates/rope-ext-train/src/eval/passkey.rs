@@ -102,26 +102,47 @@ pub fn build_prompt(
 }
 
 /// A training sample teaching the task inside a window of `len` tokens: a prompt with the
-/// needle at `depth` followed by the answer `" {key}."`, every token a target (spec §12.1's
-/// template scaled to fit the window).
-pub fn training_sample(tokenizer: &Tokenizer, len: usize, depth: f64, key: u32) -> Result<Sample, TrainError> {
+/// needle at `depth` followed by the answer `" {key}."` (spec §12.1's template scaled to fit
+/// the window). Every token is a target, or with `answer_only` just the answer's, which puts
+/// the whole gradient of the sample on retrieval.
+pub fn training_sample(
+    tokenizer: &Tokenizer,
+    len: usize,
+    depth: f64,
+    key: u32,
+    answer_only: bool,
+) -> Result<Sample, TrainError> {
     let answer = tokenizer.encode(&format!(" {key}."))?;
     let room = len.saturating_sub(answer.len());
     let prompt = build_prompt(tokenizer, room, depth, key)?;
-    Ok(Sample::text(prompt.tokens.into_iter().chain(answer).collect()))
+    Ok(if answer_only {
+        Sample::chat(&prompt.tokens, &answer, len)
+    } else {
+        Sample::text(prompt.tokens.into_iter().chain(answer).collect())
+    })
 }
 
 /// `n` training samples with seeded keys, depths uniform in `[0, 1]` and lengths uniform in
-/// `[len/2, len]` (short prompts put the needle close to the question, which helps a small
-/// model learn to copy before it has to reach far).
-pub fn training_samples(tokenizer: &Tokenizer, n: usize, len: usize, seed: u64) -> Result<Vec<Sample>, TrainError> {
+/// `[min_len, len]` tokens (short prompts put the needle close to the question, which helps a
+/// small model learn to copy before it has to reach far); see [`training_sample`].
+pub fn training_samples(
+    tokenizer: &Tokenizer,
+    n: usize,
+    min_len: usize,
+    len: usize,
+    answer_only: bool,
+    seed: u64,
+) -> Result<Vec<Sample>, TrainError> {
+    if min_len > len {
+        return Err(TrainError::config("min_len", format!("{min_len} exceeds the length {len}")));
+    }
     let mut rng = StdRng::seed_from_u64(mix(seed, 4, 0));
     (0..n)
         .map(|_| {
             let key = rng.random_range(1..=MAX_KEY);
             let depth = rng.random_range(0.0..=1.0);
-            let room = rng.random_range(len / 2..=len);
-            training_sample(tokenizer, room, depth, key)
+            let room = rng.random_range(min_len..=len);
+            training_sample(tokenizer, room, depth, key, answer_only)
         })
         .collect()
 }
