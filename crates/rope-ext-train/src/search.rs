@@ -403,6 +403,12 @@ impl SearchState {
             sort(&mut next);
             self.population = next;
             self.iteration += 1;
+            tracing::info!(
+                iteration = self.iteration,
+                evaluations = self.cache.len(),
+                best = self.population[0].fitness,
+                "search iteration"
+            );
             if let Some(p) = state_file {
                 self.save(p)?;
             }

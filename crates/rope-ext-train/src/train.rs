@@ -245,6 +245,7 @@ impl Trainer {
                 problem: format!("optimizer at step {}, trainer at step {}", t.optim.steps(), state.step),
             });
         }
+        tracing::info!(step = state.step, path = %dir.display(), "resumed");
         Ok(t)
     }
 
@@ -410,12 +411,14 @@ impl Trainer {
             if let Some(path) = metrics {
                 append_line(path, &m)?;
             }
+            tracing::debug!(step = m.step, loss = m.loss, grad_norm = m.grad_norm, lr = m.lr, "training step");
             on_step(&m);
             out.push(m);
             if let Some(dir) = checkpoints
                 && (self.config.checkpoint_every.is_some_and(|e| m.step % e == 0) || m.step == end)
             {
-                self.save_checkpoint(dir)?;
+                let saved = self.save_checkpoint(dir)?;
+                tracing::info!(step = m.step, path = %saved.display(), "checkpoint written");
             }
         }
         Ok(out)
