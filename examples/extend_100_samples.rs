@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! cargo run --release --example extend_100_samples -- [--model data/base-model] [--out results/extend_100_samples]
-//!     [--config FILE.json] [--backend cpu|tch|wgpu]
+//!     [--config FILE.json] [--export DIR] [--backend cpu|tch|wgpu]
 //! ```
 //! `--config` reads a `CompareConfig` (JSON; every field optional) to change the methods,
 //! lengths, samples or schedule; `--model` points at any HF LLaMA-family directory with a
-//! `tokenizer.json` (e.g. a 7B model on a GPU for the paper-scale run). Writes
+//! `tokenizer.json` (e.g. a 7B model on a GPU for the paper-scale run); `--export DIR` saves
+//! every fine-tuned model as an HF directory `DIR/<method>/`. Writes
 //! `OUT/{results.json, results.md, perplexity.svg, passkey.svg}` and prints the table.
 
 use std::path::PathBuf;
@@ -28,6 +29,7 @@ struct Args {
 fn parse() -> Result<Args, String> {
     let mut config = CompareConfig::default();
     let mut model = None;
+    let mut export = None;
     let mut out: PathBuf = "results/extend_100_samples".into();
     let mut backend = Backend::Cpu;
     let mut it = std::env::args().skip(1);
@@ -38,6 +40,7 @@ fn parse() -> Result<Args, String> {
                 config = rope_ext_train::checkpoint::read_json(&PathBuf::from(&v)).map_err(|e| e.to_string())?
             }
             "--model" => model = Some(PathBuf::from(v)),
+            "--export" => export = Some(PathBuf::from(v)),
             "--out" => out = v.into(),
             "--backend" => backend = v.parse().map_err(|e| format!("--backend: {e}"))?,
             other => return Err(format!("unknown option `{other}`")),
@@ -45,6 +48,9 @@ fn parse() -> Result<Args, String> {
     }
     if let Some(m) = model {
         config.model = m;
+    }
+    if export.is_some() {
+        config.export = export;
     }
     Ok(Args { config, out, backend })
 }

@@ -63,6 +63,9 @@ pub struct CompareConfig {
     pub search: SearchConfig,
     /// Long samples the search scores candidates on (perplexity at the target length).
     pub search_samples: usize,
+    /// Write each fine-tuned model here as an HF directory (`<export>/<method>/`, with the
+    /// base's tokenizer), if set.
+    pub export: Option<PathBuf>,
 }
 
 impl Default for CompareConfig {
@@ -93,6 +96,7 @@ impl Default for CompareConfig {
                 ..SearchConfig::default()
             },
             search_samples: 2,
+            export: None,
         }
     }
 }
@@ -354,7 +358,11 @@ fn build(
     let mut trainer = Trainer::new(trainable, samples, train_cfg)?;
     let metrics = trainer.run(None, None, None, &mut |m| on_event(Event::Step(m)))?;
     let loss = metrics.first().zip(metrics.last()).map(|(a, b)| (a.loss, b.loss));
-    Ok((trainer.into_model().valid(), loss))
+    let model = trainer.into_model().valid();
+    if let Some(root) = &cfg.export {
+        crate::run::export(&model, Some(&cfg.model.join("tokenizer.json")), &root.join(name))?;
+    }
+    Ok((model, loss))
 }
 
 /// LongRoPE's search at the target length: fitness is the perplexity of the first
