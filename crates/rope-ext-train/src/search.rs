@@ -531,6 +531,31 @@ mod tests {
         assert!((init[2].factors[0] - 1.0).abs() < 1e-12 && (init[2].factors[15] - 4.0).abs() < 1e-9);
     }
 
+    /// Progressive extension: a ×4 result, rescaled to ×8, seeds the next search.
+    #[test]
+    fn a_previous_result_seeds_the_next_scale() {
+        let mut first = SearchState::new(SearchConfig { iterations: 2, ..small() }, 32, 10_000.0, 256, 4.0).unwrap();
+        let best = first.run(&mut synthetic, None, &mut |_| {}).unwrap().candidate;
+        let rescaled = rope_ext_core::methods::longrope::rescale_factors(&best.factors, 4.0, 8.0).unwrap();
+        let seed = Candidate { factors: rescaled.clone(), start_tokens: best.start_tokens };
+        let mut second =
+            SearchState::new_seeded(SearchConfig { iterations: 2, ..small() }, vec![seed], 256, 8.0).unwrap();
+        let mut scored = Vec::new();
+        second
+            .run(
+                &mut |c| {
+                    scored.push(c.clone());
+                    synthetic(c)
+                },
+                None,
+                &mut |_| {},
+            )
+            .unwrap();
+        assert_eq!(scored[0].factors, rescaled);
+        assert!(scored.iter().all(|c| check_monotonic("x", &c.factors).is_ok()));
+        assert!(scored.iter().any(|c| c.factors.iter().any(|&v| v > 5.0 + 1e-9)), "the ×8 bound is in use");
+    }
+
     #[test]
     fn bad_settings_name_the_field() {
         for (cfg, field) in [
