@@ -264,6 +264,39 @@ struct AdamWMeta {
     config: AdamWConfig,
 }
 
+/// The settings of one parameter's update.
+struct Hyper {
+    config: AdamWConfig,
+    step: u64,
+    lr: f64,
+    clip: f64,
+    decays: bool,
+}
+
+/// One AdamW step of a flattened parameter `p` with gradient `grad` (multiplied by the clip
+/// factor first), PyTorch's order of operations: decay, moments, bias-corrected step.
+fn adamw_update(p: Tensor<1>, grad: Tensor<1>, moments: Option<Moments>, h: &Hyper) -> (Tensor<1>, Moments) {
+    let c = h.config;
+    let g = if h.clip < 1.0 { grad.mul_scalar(h.clip) } else { grad };
+    let (m, v) = match moments {
+        Some(Moments { m, v }) => (
+            m.mul_scalar(c.beta1) + g.clone().mul_scalar(1.0 - c.beta1),
+            v.mul_scalar(c.beta2) + g.square().mul_scalar(1.0 - c.beta2),
+        ),
+        None => (g.clone().mul_scalar(1.0 - c.beta1), g.square().mul_scalar(1.0 - c.beta2)),
+    };
+    let mut p = p;
+    if h.decays && c.weight_decay > 0.0 {
+        p = p.mul_scalar(1.0 - h.lr * c.weight_decay);
+    }
+    let t = h.step as i32;
+    let bc1 = 1.0 - c.beta1.powi(t);
+    let bc2 = 1.0 - c.beta2.powi(t);
+    let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(c.eps);
+    let p = p - m.clone().div(denom).mul_scalar(h.lr / bc1);
+    (p, Moments { m, v })
+}
+
 struct Update<'a> {
     path: Vec<String>,
     config: AdamWConfig,
@@ -293,27 +326,15 @@ impl ModuleMapper for Update<'_> {
         let checkpointing = tensor.gradient_checkpointing_strategy();
         let require_grad = tensor.is_require_grad();
         let distributed = tensor.is_distributed();
-        let c = self.config;
-        let g = if self.clip < 1.0 { grad.mul_scalar(self.clip) } else { grad };
-        let (m, v) = match self.moments.remove(&key) {
-            Some(Moments { m, v }) => (
-                m.mul_scalar(c.beta1) + g.clone().mul_scalar(1.0 - c.beta1),
-                v.mul_scalar(c.beta2) + g.square().mul_scalar(1.0 - c.beta2),
-            ),
-            None => (g.clone().mul_scalar(1.0 - c.beta1), g.square().mul_scalar(1.0 - c.beta2)),
-        };
         let n = shape.num_elements();
-        let mut p = tensor.inner().reshape([n]);
-        let decays = c.decay_norms_and_biases || D >= 2;
-        if decays && c.weight_decay > 0.0 {
-            p = p.mul_scalar(1.0 - self.lr * c.weight_decay);
-        }
-        let t = self.step as i32;
-        let bc1 = 1.0 - c.beta1.powi(t);
-        let bc2 = 1.0 - c.beta2.powi(t);
-        let denom = v.clone().sqrt().div_scalar(bc2.sqrt()).add_scalar(c.eps);
-        p = p - m.clone().div(denom).mul_scalar(self.lr / bc1);
-        self.moments.insert(key, Moments { m, v });
+        let decays = self.config.decay_norms_and_biases || D >= 2;
+        let (p, moments) = adamw_update(
+            tensor.inner().reshape([n]),
+            grad,
+            self.moments.remove(&key),
+            &Hyper { config: self.config, step: self.step, lr: self.lr, clip: self.clip, decays },
+        );
+        self.moments.insert(key, moments);
         let mut updated = Tensor::from_inner(p.reshape(shape));
         if let Some(strategy) = checkpointing {
             updated = updated.with_gradient_checkpointing_strategy(strategy);
@@ -326,5 +347,50 @@ impl ModuleMapper for Update<'_> {
             updated = updated.set_distributed(id);
         }
         Param::from_mapped_value(id, updated, mapper)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `tests/goldens/adamw.json`, written by `tests/goldens/make_adamw.py` with torch 2.9.0:
+    /// `torch.optim.AdamW` (β (0.9, 0.95), ε 1e-8, weight decay 0.1) and `clip_grad_norm_(1.0)`
+    /// over three steps of two parameters with given gradients and learning rates.
+    #[test]
+    fn matches_torch_adamw_with_global_clipping() {
+        let text = include_str!("../tests/goldens/adamw.json");
+        let g: serde_json::Value = serde_json::from_str(text).unwrap();
+        let device = rope_ext_model::Backend::for_tests().device().unwrap();
+        let vec = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+        };
+        let tensor = |x: Vec<f32>| {
+            let n = x.len();
+            Tensor::<1>::from_data(TensorData::new(x, [n]), &device)
+        };
+        let config = AdamWConfig { decay_norms_and_biases: true, ..AdamWConfig::default() };
+        let names = ["a", "b"];
+        let mut params: Vec<Tensor<1>> = names.iter().map(|k| tensor(vec(&g["initial"][k]))).collect();
+        let mut moments: Vec<Option<Moments>> = vec![None, None];
+        for (t, step) in g["steps"].as_array().unwrap().iter().enumerate() {
+            let grads: Vec<Tensor<1>> = names.iter().map(|k| tensor(vec(&step["grads"][k]))).collect();
+            let sums: Vec<f64> =
+                grads.iter().map(|x| to_host(x.clone()).iter().map(|&v| f64::from(v).powi(2)).sum()).collect();
+            let norm = sums.iter().sum::<f64>().sqrt();
+            assert!((norm - step["total_norm"].as_f64().unwrap()).abs() < 1e-5 * norm);
+            let clip = (1.0 / (norm + CLIP_EPS)).min(1.0);
+            let lr = step["lr"].as_f64().unwrap();
+            for i in 0..2 {
+                let h = Hyper { config, step: t as u64 + 1, lr, clip, decays: true };
+                let (p, m) = adamw_update(params[i].clone(), grads[i].clone(), moments[i].take(), &h);
+                params[i] = p;
+                moments[i] = Some(m);
+                let want = vec(&step["after"][names[i]]);
+                for (x, y) in to_host(params[i].clone()).iter().zip(&want) {
+                    assert!((x - y).abs() <= 1e-6 + 1e-6 * y.abs(), "step {t} {}: {x} vs {y}", names[i]);
+                }
+            }
+        }
     }
 }
