@@ -147,11 +147,16 @@ impl MethodResult {
 
     /// A row label: `pi (fine-tuned)`.
     pub fn label(&self) -> String {
-        match self.kind {
-            Kind::Base => "base".into(),
-            Kind::TrainingFree => format!("{} (no training)", self.method),
-            Kind::FineTuned => format!("{} (fine-tuned)", self.method),
-        }
+        label(&self.method, self.kind)
+    }
+}
+
+/// The label of a model: `base`, `pi (no training)`, `pi (fine-tuned)`.
+fn label(method: &str, kind: Kind) -> String {
+    match kind {
+        Kind::Base => "base".into(),
+        Kind::TrainingFree => format!("{method} (no training)"),
+        Kind::FineTuned => format!("{method} (fine-tuned)"),
     }
 }
 
@@ -206,11 +211,7 @@ pub fn run(
     let mut results = Vec::new();
     let run_one = |name: &str, kind: Kind, on_event: &mut dyn FnMut(Event<'_>)| -> Result<MethodResult, TrainError> {
         let t0 = Instant::now();
-        let label = match kind {
-            Kind::Base => "base".to_string(),
-            Kind::TrainingFree => format!("{name} (no training)"),
-            Kind::FineTuned => format!("{name} (fine-tuned)"),
-        };
+        let label = label(name, kind);
         let (model, train_loss) = build(cfg, &setup, name, kind, device, &label, on_event)?;
         on_event(Event::Stage(&label, "evaluating"));
         let (perplexity, passkey) = evaluate(cfg, &setup, &model, attention, &mut |d, t| on_event(Event::Eval(d, t)))?;
@@ -311,13 +312,15 @@ fn build(
     label: &str,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<(Llama, Option<(f64, f64)>), TrainError> {
-    let mut model = Llama::load(&cfg.model, device)?;
+    // A model to fine-tune is loaded straight onto the autodiff device.
+    let load_on = if kind == Kind::FineTuned { device.clone().autodiff() } else { device.clone() };
+    let mut model = Llama::load(&cfg.model, &load_on)?;
     let (scaling, max_pos) = if name == "longrope" {
         on_event(Event::Stage(label, "searching"));
         match setup.longrope.get() {
             Some(found) => found.clone(),
             None => {
-                let found = search_longrope(cfg, setup, &model, on_event)?;
+                let found = search_longrope(cfg, setup, &model.valid(), on_event)?;
                 setup.longrope.get_or_init(|| found).clone()
             }
         }
@@ -351,11 +354,7 @@ fn build(
             .collect(),
         _ => setup.samples.clone(),
     };
-    let dir = tempdir_for(name)?;
-    model.save(&dir)?;
-    let trainable = Llama::load(&dir, &device.clone().autodiff())?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut trainer = Trainer::new(trainable, samples, train_cfg)?;
+    let mut trainer = Trainer::new(model, samples, train_cfg)?;
     let metrics = trainer.run(None, None, None, &mut |m| on_event(Event::Step(m)))?;
     let loss = metrics.first().zip(metrics.last()).map(|(a, b)| (a.loss, b.loss));
     let model = trainer.into_model().valid();
@@ -386,12 +385,6 @@ fn search_longrope(
     };
     let best = state.run(&mut fitness, None, &mut |p| on_event(Event::Search(p.evaluations, p.best)))?;
     Ok((RopeScaling::LongRope(state.to_longrope(&best.candidate, None)), Some(target)))
-}
-
-fn tempdir_for(name: &str) -> Result<PathBuf, TrainError> {
-    let dir = std::env::temp_dir().join(format!("rope-ext-compare-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-    Ok(dir)
 }
 
 fn evaluate(
