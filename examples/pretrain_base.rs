@@ -13,7 +13,9 @@
 //! checkpoint directory, the training log and the evaluation file of this run;
 //! `--passkey-min-len N` draws passkey sample lengths from `[N, 256]` (default: all 256);
 //! `--passkey-answer-only true` puts the loss of passkey samples on the answer only;
-//! `--passkey-samples N` sets their number (default: `--passkey-fraction` of the windows).
+//! `--passkey-samples N` sets their number (default: `--passkey-fraction` of the windows);
+//! `--copy-samples N` adds N induction samples (a corpus segment of 16–64 tokens repeated to
+//! fill the window, loss on the repeats; see `data::repeated_segments`).
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log-PHASE.jsonl,
 //! eval-PHASE.json}`; `data/make_base_model.sh` runs the two phases that made the committed one.
 
@@ -48,6 +50,7 @@ struct Args {
     passkey_min_len: usize,
     passkey_answer_only: bool,
     passkey_samples: Option<usize>,
+    copy_samples: usize,
 }
 
 fn parse() -> Result<Args, String> {
@@ -67,6 +70,7 @@ fn parse() -> Result<Args, String> {
         passkey_min_len: WINDOW,
         passkey_answer_only: false,
         passkey_samples: None,
+        copy_samples: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -90,6 +94,7 @@ fn parse() -> Result<Args, String> {
                     v.parse().map_err(|_| format!("--passkey-answer-only: `{v}` is not true or false"))?
             }
             "--passkey-samples" => a.passkey_samples = Some(v.parse().map_err(|_| num("--passkey-samples"))?),
+            "--copy-samples" => a.copy_samples = v.parse().map_err(|_| num("--copy-samples"))?,
             "--passkey-min-len" => a.passkey_min_len = v.parse().map_err(|_| num("--passkey-min-len"))?,
             other => return Err(format!("unknown option `{other}`")),
         }
@@ -162,10 +167,16 @@ fn run() -> Result<(), String> {
         passkey::training_samples(&tokenizer, n_passkey, a.passkey_min_len, WINDOW, a.passkey_answer_only, a.seed)
             .map_err(err)?,
     );
+    samples.extend(data::repeated_segments(&train_ids, a.copy_samples, WINDOW, 16..=64, a.seed).map_err(err)?);
 
     let samples_len = samples.len();
     let config = model_config(a.vocab)?;
-    eprintln!("model: {} parameters; {} samples ({n_passkey} passkey)", config.num_parameters(), samples.len());
+    eprintln!(
+        "model: {} parameters; {} samples ({n_passkey} passkey, {} induction)",
+        config.num_parameters(),
+        samples.len(),
+        a.copy_samples
+    );
     let device = a.backend.device().map_err(|e| e.to_string())?.autodiff();
     let model = match &a.init {
         Some(dir) => Llama::load(dir, &device),

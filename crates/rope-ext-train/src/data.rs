@@ -5,10 +5,11 @@
 //! gzip-compressed (`.jsonl.gz`), or a plain `.txt` file read as one document.
 
 use std::io::{BufRead, BufReader, Read};
+use std::ops::RangeInclusive;
 use std::path::Path;
 
-use rand::SeedableRng;
 use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
 use rand::seq::SliceRandom;
 use rope_ext_model::Tokenizer;
 use serde::{Deserialize, Serialize};
@@ -132,6 +133,17 @@ impl Sample {
         Sample { tokens, targets }
     }
 
+    /// An induction (copying) sample: `segment` repeated until the sample holds `len` tokens,
+    /// with only the repeats as targets. Its loss can fall only by copying from earlier in the
+    /// context: the skill passkey retrieval needs, which a small model learns slowly from text
+    /// alone (induction heads form on repeated sequences; Olsson et al. 2022, "In-context
+    /// learning and induction heads").
+    pub fn repeated(segment: &[u32], len: usize) -> Self {
+        let tokens: Vec<u32> = segment.iter().copied().cycle().take(len).collect();
+        let targets = (0..tokens.len()).map(|i| i >= segment.len()).collect();
+        Sample { tokens, targets }
+    }
+
     /// The number of target tokens.
     pub fn num_targets(&self) -> usize {
         self.targets.iter().skip(1).filter(|&&t| t).count()
@@ -151,6 +163,34 @@ pub fn pack(docs: &[Vec<u32>], len: usize, separator: Option<u32>) -> Result<Vec
         stream.extend(separator);
     }
     Ok(stream.chunks_exact(len).map(|c| Sample::text(c.to_vec())).collect())
+}
+
+/// `n` induction samples of `len` tokens (see [`Sample::repeated`]): corpus segments of a
+/// seeded length in `segment` tokens, from seeded documents and offsets, each repeated.
+pub fn repeated_segments(
+    docs: &[Vec<u32>],
+    n: usize,
+    len: usize,
+    segment: RangeInclusive<usize>,
+    seed: u64,
+) -> Result<Vec<Sample>, TrainError> {
+    let (&lo, &hi) = (segment.start(), segment.end());
+    if lo == 0 || lo > hi || hi >= len {
+        return Err(TrainError::config("segment", format!("{lo}..={hi} must be non-empty and shorter than {len}")));
+    }
+    let usable: Vec<&Vec<u32>> = docs.iter().filter(|d| d.len() >= hi).collect();
+    if usable.is_empty() {
+        return Err(TrainError::Data(format!("no document holds a segment of {hi} tokens")));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    Ok((0..n)
+        .map(|_| {
+            let doc = usable[rng.random_range(0..usable.len())];
+            let k = rng.random_range(lo..=hi);
+            let at = rng.random_range(0..=doc.len() - k);
+            Sample::repeated(&doc[at..at + k], len)
+        })
+        .collect())
 }
 
 /// The `n` samples chosen by `seed`: a seeded shuffle of the indices, the first `n` taken, in
@@ -186,6 +226,24 @@ mod tests {
         assert_eq!(s.tokens, vec![7, 8, 9, 1]);
         assert_eq!(s.targets, vec![false, false, false, true]);
         assert_eq!(s.num_targets(), 1);
+    }
+
+    #[test]
+    fn induction_samples_repeat_a_segment_and_train_on_the_repeats() {
+        let s = Sample::repeated(&[4, 5, 6], 8);
+        assert_eq!(s.tokens, vec![4, 5, 6, 4, 5, 6, 4, 5]);
+        assert_eq!(s.targets, vec![false, false, false, true, true, true, true, true]);
+        let docs = vec![(0..100).collect::<Vec<u32>>(), vec![1, 2]];
+        let all = repeated_segments(&docs, 20, 64, 8..=16, 3).unwrap();
+        assert_eq!(all, repeated_segments(&docs, 20, 64, 8..=16, 3).unwrap());
+        for s in &all {
+            let k = s.targets.iter().position(|&t| t).unwrap();
+            assert!((8..=16).contains(&k) && s.tokens.len() == 64);
+            assert!(s.tokens.windows(2).take(k - 1).all(|w| w[1] == w[0] + 1), "a contiguous corpus segment");
+            assert!((k..64).all(|i| s.tokens[i] == s.tokens[i - k]));
+        }
+        assert!(matches!(repeated_segments(&docs, 1, 64, 8..=64, 3), Err(TrainError::Config { .. })));
+        assert!(matches!(repeated_segments(&docs, 1, 300, 200..=250, 3), Err(TrainError::Data(_))));
     }
 
     #[test]
