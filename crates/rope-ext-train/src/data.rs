@@ -9,8 +9,8 @@ use std::ops::RangeInclusive;
 use std::path::Path;
 
 use rand::rngs::StdRng;
-use rand::{RngExt, SeedableRng};
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use rope_ext_model::Tokenizer;
 use serde::{Deserialize, Serialize};
 
