@@ -15,7 +15,8 @@
 //! `--passkey-answer-only true` puts the loss of passkey samples on the answer only;
 //! `--passkey-samples N` sets their number (default: `--passkey-fraction` of the windows);
 //! `--copy-samples N` adds N induction samples (a corpus segment of 16–64 tokens repeated to
-//! fill the window, loss on the repeats; see `data::repeated_segments`).
+//! fill `--copy-len` tokens, default 256, loss on the repeats; see `data::repeated_segments`);
+//! `--number-samples N` adds N more made of random numbers (`data::repeated_numbers`).
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log-PHASE.jsonl,
 //! eval-PHASE.json}`; `data/make_base_model.sh` runs the two phases that made the committed one.
 
@@ -51,6 +52,8 @@ struct Args {
     passkey_answer_only: bool,
     passkey_samples: Option<usize>,
     copy_samples: usize,
+    copy_len: usize,
+    number_samples: usize,
 }
 
 fn parse() -> Result<Args, String> {
@@ -71,6 +74,8 @@ fn parse() -> Result<Args, String> {
         passkey_answer_only: false,
         passkey_samples: None,
         copy_samples: 0,
+        copy_len: WINDOW,
+        number_samples: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -95,6 +100,8 @@ fn parse() -> Result<Args, String> {
             }
             "--passkey-samples" => a.passkey_samples = Some(v.parse().map_err(|_| num("--passkey-samples"))?),
             "--copy-samples" => a.copy_samples = v.parse().map_err(|_| num("--copy-samples"))?,
+            "--copy-len" => a.copy_len = v.parse().map_err(|_| num("--copy-len"))?,
+            "--number-samples" => a.number_samples = v.parse().map_err(|_| num("--number-samples"))?,
             "--passkey-min-len" => a.passkey_min_len = v.parse().map_err(|_| num("--passkey-min-len"))?,
             other => return Err(format!("unknown option `{other}`")),
         }
@@ -167,15 +174,22 @@ fn run() -> Result<(), String> {
         passkey::training_samples(&tokenizer, n_passkey, a.passkey_min_len, WINDOW, a.passkey_answer_only, a.seed)
             .map_err(err)?,
     );
-    samples.extend(data::repeated_segments(&train_ids, a.copy_samples, WINDOW, 16..=64, a.seed).map_err(err)?);
+    let segment = 16..=64usize.min(a.copy_len / 2);
+    samples
+        .extend(data::repeated_segments(&train_ids, a.copy_samples, a.copy_len, segment.clone(), a.seed).map_err(err)?);
+    samples.extend(
+        data::repeated_numbers(&tokenizer, a.number_samples, a.copy_len, passkey::MAX_KEY, segment, a.seed)
+            .map_err(err)?,
+    );
 
     let samples_len = samples.len();
     let config = model_config(a.vocab)?;
     eprintln!(
-        "model: {} parameters; {} samples ({n_passkey} passkey, {} induction)",
+        "model: {} parameters; {} samples ({n_passkey} passkey, {} text copy, {} number copy)",
         config.num_parameters(),
         samples.len(),
-        a.copy_samples
+        a.copy_samples,
+        a.number_samples
     );
     let device = a.backend.device().map_err(|e| e.to_string())?.autodiff();
     let model = match &a.init {

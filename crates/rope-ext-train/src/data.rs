@@ -193,6 +193,39 @@ pub fn repeated_segments(
         .collect())
 }
 
+/// `n` induction samples of `len` tokens made of numbers: each segment is the tokenization of
+/// seeded integers in `[1, max]`, each after a space (`" 4821 93 17703 …"`), cut to a seeded
+/// length in `segment` tokens, repeated (see [`Sample::repeated`]). A small BPE model splits
+/// numbers into near-identical digit tokens it rarely has to tell apart in text; copying digit
+/// strings is what teaches it to, and passkey retrieval needs exactly that.
+pub fn repeated_numbers(
+    tokenizer: &Tokenizer,
+    n: usize,
+    len: usize,
+    max: u32,
+    segment: RangeInclusive<usize>,
+    seed: u64,
+) -> Result<Vec<Sample>, TrainError> {
+    let (&lo, &hi) = (segment.start(), segment.end());
+    if lo == 0 || lo > hi || hi >= len {
+        return Err(TrainError::config("segment", format!("{lo}..={hi} must be non-empty and shorter than {len}")));
+    }
+    if max == 0 {
+        return Err(TrainError::config("max", "must be at least 1, got 0"));
+    }
+    let mut rng = StdRng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let k = rng.random_range(lo..=hi);
+            let mut tokens = Vec::with_capacity(k + 8);
+            while tokens.len() < k {
+                tokens.extend(tokenizer.encode(&format!(" {}", rng.random_range(1..=max)))?);
+            }
+            Ok(Sample::repeated(&tokens[..k], len))
+        })
+        .collect()
+}
+
 /// The `n` samples chosen by `seed`: a seeded shuffle of the indices, the first `n` taken, in
 /// the shuffled order. The same seed always gives the same samples.
 pub fn select<T: Clone>(items: &[T], n: usize, seed: u64) -> Result<Vec<T>, TrainError> {

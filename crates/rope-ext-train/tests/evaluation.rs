@@ -108,3 +108,24 @@ fn malformed_run_configs_name_the_field() {
     std::fs::write(&path, "{ not json").unwrap();
     assert!(matches!(RunConfig::from_file(&path), Err(TrainError::Json { .. })));
 }
+
+#[test]
+fn number_copy_samples_repeat_digit_strings_deterministically() {
+    // The project's byte-level BPE (the fixture's word-level vocabulary has no digits).
+    let tok = Tokenizer::from_file(
+        &std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data/base-model/tokenizer.json"),
+    )
+    .unwrap();
+    let all = rope_ext_train::data::repeated_numbers(&tok, 12, 48, 50_000, 8..=20, 5).unwrap();
+    assert_eq!(all, rope_ext_train::data::repeated_numbers(&tok, 12, 48, 50_000, 8..=20, 5).unwrap());
+    assert_ne!(all, rope_ext_train::data::repeated_numbers(&tok, 12, 48, 50_000, 8..=20, 6).unwrap());
+    for s in &all {
+        let k = s.targets.iter().position(|&t| t).unwrap();
+        assert!((8..=20).contains(&k) && s.tokens.len() == 48);
+        assert!((k..48).all(|i| s.tokens[i] == s.tokens[i - k]), "the segment repeats");
+        let text = tok.decode(&s.tokens[..k]).unwrap();
+        assert!(text.starts_with(' ') && text.chars().all(|c| c == ' ' || c.is_ascii_digit()), "{text:?}");
+    }
+    let err = rope_ext_train::data::repeated_numbers(&tok, 1, 16, 50_000, 8..=16, 5).unwrap_err();
+    assert!(matches!(err, TrainError::Config { field, .. } if field == "segment"));
+}
