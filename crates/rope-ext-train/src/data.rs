@@ -165,6 +165,16 @@ pub fn pack(docs: &[Vec<u32>], len: usize, separator: Option<u32>) -> Result<Vec
     Ok(stream.chunks_exact(len).map(|c| Sample::text(c.to_vec())).collect())
 }
 
+/// The bounds of an induction segment length range, which must be non-empty, start at 1 or
+/// more, and stay shorter than the sample (`len`) so that something repeats.
+fn segment_bounds(segment: &RangeInclusive<usize>, len: usize) -> Result<(usize, usize), TrainError> {
+    let (&lo, &hi) = (segment.start(), segment.end());
+    if lo == 0 || lo > hi || hi >= len {
+        return Err(TrainError::config("segment", format!("{lo}..={hi} must be non-empty and shorter than {len}")));
+    }
+    Ok((lo, hi))
+}
+
 /// `n` induction samples of `len` tokens (see [`Sample::repeated`]): corpus segments of a
 /// seeded length in `segment` tokens, from seeded documents and offsets, each repeated.
 pub fn repeated_segments(
@@ -174,10 +184,7 @@ pub fn repeated_segments(
     segment: RangeInclusive<usize>,
     seed: u64,
 ) -> Result<Vec<Sample>, TrainError> {
-    let (&lo, &hi) = (segment.start(), segment.end());
-    if lo == 0 || lo > hi || hi >= len {
-        return Err(TrainError::config("segment", format!("{lo}..={hi} must be non-empty and shorter than {len}")));
-    }
+    let (lo, hi) = segment_bounds(&segment, len)?;
     let usable: Vec<&Vec<u32>> = docs.iter().filter(|d| d.len() >= hi).collect();
     if usable.is_empty() {
         return Err(TrainError::Data(format!("no document holds a segment of {hi} tokens")));
@@ -206,10 +213,7 @@ pub fn repeated_numbers(
     segment: RangeInclusive<usize>,
     seed: u64,
 ) -> Result<Vec<Sample>, TrainError> {
-    let (&lo, &hi) = (segment.start(), segment.end());
-    if lo == 0 || lo > hi || hi >= len {
-        return Err(TrainError::config("segment", format!("{lo}..={hi} must be non-empty and shorter than {len}")));
-    }
+    let (lo, hi) = segment_bounds(&segment, len)?;
     if max == 0 {
         return Err(TrainError::config("max", "must be at least 1, got 0"));
     }
