@@ -5,12 +5,13 @@
 #    samples (batch 16, peak lr 2e-3, cosine, warmup 50). About 23 minutes on 2 CPU cores.
 #    Validation perplexity 41 at 256 tokens, but passkey accuracy 0%: the model never learns to
 #    copy, and its ten digit tokens stay nearly identical (mean cosine similarity 0.91).
-# 2. numbers: copying repeated strings of random numbers, 64 tokens per sample (batch 32, lr 2e-3):
-#    the digits become distinguishable and induction heads form (PyTorch, same recipe: the copy
-#    loss falls from 2.1 to 0.3 between steps 200 and 400).
+# 2. numbers: copying repeated strings of random numbers, 64 tokens per sample (batch 32, lr 2e-3,
+#    1,200 steps, 9 minutes): the digits become distinguishable and induction heads form (the copy
+#    loss falls from 2.2 to 0.3 between steps 450 and 700); the language model is lost meanwhile.
 # 3. passkey: a mix of corpus windows, passkey samples with the loss on the answer (prompts of
 #    110 to 256 tokens), and text and number copy samples at 256 (batch 32, lr 1e-3, 2 epochs),
-#    which restores the language model and teaches retrieval inside the window.
+#    626 steps, 30 minutes), which restores the language model and teaches retrieval inside the
+#    window: validation perplexity 49.9 and passkey accuracy 100% (30 trials) at 256 tokens.
 # Each phase writes train_log-PHASE.jsonl and eval-PHASE.json (perplexity and passkey at 256).
 # Add --backend tch to use libtorch.
 set -euo pipefail

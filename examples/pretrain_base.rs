@@ -18,7 +18,7 @@
 //! fill `--copy-len` tokens, default 256, loss on the repeats; see `data::repeated_segments`);
 //! `--number-samples N` adds N more made of random numbers (`data::repeated_numbers`).
 //! Writes `OUT/{config.json, model.safetensors, tokenizer.json, train_log-PHASE.jsonl,
-//! eval-PHASE.json}`; `data/make_base_model.sh` runs the two phases that made the committed one.
+//! eval-PHASE.json}`; `data/make_base_model.sh` runs the three phases that made the committed one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
