@@ -77,7 +77,7 @@ fn gradients_match_finite_differences() {
         let at = |delta: f32| {
             let mut v = values.clone();
             v[i] += delta;
-            let mut m = Llama { config: model.config.clone(), weights: model.weights.clone() }.valid();
+            let mut m = model.valid();
             m.weights.layers[1].self_attn.q_proj.weight =
                 burn::module::Param::from_tensor(Tensor::from_data(TensorData::new(v, dims), &m.device()));
             f64::from(to_host(loss(&m, &ids, imp))[0])
