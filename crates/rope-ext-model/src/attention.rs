@@ -4,7 +4,10 @@
 //!   materialised, the plain path the tests compare against;
 //! - [`AttentionImpl::Chunked`]: queries in blocks, keys in chunks, online softmax (running
 //!   max `m`, normaliser `l`, accumulator), so no more than `[b, h, q_block, k_chunk]` scores
-//!   exist at once; key chunks entirely in a query block's future are skipped.
+//!   exist at once; key chunks entirely in a query block's future are skipped. Without an
+//!   entropy hook it runs as the backend operation of [`crate::recompute`], whose backward pass
+//!   recomputes the scores, so training memory stays bounded too; with a hook it runs as the
+//!   tensor-level loop below, which also carries the entropy sums.
 //!
 //! Both can report each query row's attention entropy through an [`EntropyHook`], computed from
 //! the same running quantities as `rope_ext_entropy::StreamingEntropy` (`H = ln l − w/l` with
@@ -14,6 +17,8 @@
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 use rope_ext_entropy::EntropyCollector;
+
+use crate::recompute::{Tiling, causal_attention};
 
 /// Which attention implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +31,9 @@ pub enum AttentionImpl {
     Fused,
     /// Materialised scores (tests, short inputs).
     Reference,
-    /// Online softmax over query blocks and key chunks.
+    /// Online softmax over query blocks and key chunks; under autodiff its backward pass
+    /// recomputes the scores block by block ([`crate::recompute`]), so neither inference nor
+    /// training ever holds an `[n, n]` matrix.
     Chunked {
         /// Queries per block.
         query_block: usize,
@@ -101,6 +108,10 @@ pub(crate) fn attend(call: AttentionCall<'_>, imp: AttentionImpl) -> Tensor<4> {
         AttentionImpl::Fused if call.hook.is_none() && call.offset == 0 => fused(call),
         AttentionImpl::Fused => attend(call, AttentionImpl::CHUNKED),
         AttentionImpl::Reference => reference(call),
+        AttentionImpl::Chunked { query_block, key_chunk } if call.hook.is_none() => {
+            let tiling = Tiling { query_block, key_chunk, offset: call.offset };
+            causal_attention(call.q, call.k, call.v, call.scale, tiling)
+        }
         AttentionImpl::Chunked { query_block, key_chunk } => chunked(call, query_block.max(1), key_chunk.max(1)),
     }
 }

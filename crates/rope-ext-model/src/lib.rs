@@ -9,7 +9,9 @@
 //!   mis-shaped;
 //! - [`Llama::forward`]: logits with the scaled rotary encoding, grouped-query attention and
 //!   entropy-aware ABF's logit scalar; [`AttentionImpl`] picks the materialised reference or the
-//!   chunked online-softmax attention; [`EntropyHook`] collects attention entropies;
+//!   chunked online-softmax attention, whose backward pass recomputes the scores
+//!   ([`recompute`]) so training memory grows linearly with length; [`EntropyHook`] collects
+//!   attention entropies;
 //! - [`Backend`]: flex (default), libtorch (`tch`) or wgpu, by feature.
 
 #![deny(missing_docs)]
@@ -22,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod generate;
 pub mod model;
+pub mod recompute;
 pub mod rotary;
 pub mod tokenizer;
 pub mod weights;

@@ -1,0 +1,285 @@
+//! Causal attention whose memory stays bounded under autodiff: a burn backend extension with a
+//! hand-written backward pass that recomputes the scores block by block (FlashAttention-2's
+//! backward, Dao 2023, Algorithm 2), instead of keeping every block's probabilities as burn's
+//! recorded graph does.
+//!
+//! Forward, per query block `i` and key chunk `j` (causal chunks only), with `S = s·Q_i K_jᵀ`
+//! (future keys set to −∞):
+//! `m ← max(m, rowmax S)`, `l ← l·e^(m_old−m) + rowsum e^(S−m)`,
+//! `A ← A·e^(m_old−m) + e^(S−m) V_j`; then `O_i = A/l` and the log-sum-exp `L_i = m + ln l`.
+//! Only `O` and `L` (`n` floats per head) are kept for the backward.
+//!
+//! Backward, with `dO` the output gradient and `D = rowsum(dO ∘ O)`, for every causal pair
+//! `(i, j)`: `P = e^(S − L_i)`, `dV_j += Pᵀ dO_i`, `dP = dO_i V_jᵀ`, `dS = P ∘ (dP − D_i)`,
+//! `dQ_i += s·dS K_j`, `dK_j += s·dSᵀ Q_i`. Working memory is a few `[b, h, query_block,
+//! key_chunk]` blocks, whatever the sequence length.
+//!
+//! Without autodiff the same forward runs on the backend (the tensors of a model on
+//! `Device::flex()` or `Device::libtorch()`), so inference and training share one kernel.
+
+use std::ops::Range;
+
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Backend, Dispatch, Slice, TensorData, TensorMetadata, backend_extension};
+use burn::tensor::Tensor;
+
+/// Block sizes and placement of one causal attention call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tiling {
+    /// Queries per block.
+    pub query_block: usize,
+    /// Keys per chunk.
+    pub key_chunk: usize,
+    /// Position of query 0 among the keys (`n_k − n_q` with cached keys).
+    pub offset: usize,
+}
+
+/// The backend operation: causal `softmax(s·QKᵀ)V` over `[b, h, n, d]` tensors, tiled by
+/// [`Tiling`], differentiable through [`Autodiff`] with the recomputing backward above.
+#[backend_extension(
+    Flex: cfg(feature = "flex"),
+    LibTorch: cfg(feature = "tch"),
+    Cube: cfg(feature = "wgpu"),
+    Autodiff
+)]
+pub trait RecomputingAttention: Backend {
+    /// `[b, h, n_q, d]` attention output; see the module documentation.
+    fn causal_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        query_block: usize,
+        key_chunk: usize,
+        offset: usize,
+    ) -> FloatTensor<Self> {
+        let tiling = Tiling { query_block, key_chunk, offset };
+        forward::<Self>(q, k, v, scale, tiling).0
+    }
+}
+
+#[cfg(feature = "flex")]
+impl RecomputingAttention for burn::backend::Flex {}
+
+#[cfg(feature = "tch")]
+impl RecomputingAttention for burn::backend::LibTorch {}
+
+#[cfg(feature = "wgpu")]
+impl RecomputingAttention for burn::backend::Cube {}
+
+/// Runs [`RecomputingAttention::causal_attention`] on the tensors' backend.
+pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, tiling: Tiling) -> Tensor<4> {
+    let Tiling { query_block, key_chunk, offset } = tiling;
+    let out = <Dispatch as RecomputingAttention>::causal_attention(
+        q.into_dispatch(),
+        k.into_dispatch(),
+        v.into_dispatch(),
+        scale,
+        query_block.max(1),
+        key_chunk.max(1),
+        offset,
+    );
+    Tensor::from_dispatch(out)
+}
+
+/// What the backward pass needs: the inputs, the output and the row log-sum-exps.
+#[derive(Debug, Clone)]
+struct Saved<B: Backend> {
+    q: FloatTensor<B>,
+    k: FloatTensor<B>,
+    v: FloatTensor<B>,
+    out: FloatTensor<B>,
+    lse: FloatTensor<B>,
+    scale: f64,
+    tiling: Tiling,
+}
+
+#[derive(Debug)]
+struct CausalAttentionBackward;
+
+impl<B: Backend> Backward<B, 3> for CausalAttentionBackward {
+    type State = Saved<B>;
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let [node_q, node_k, node_v] = ops.parents;
+        let (dq, dk, dv) = backward::<B>(ops.state, grad);
+        for (node, g) in [(node_q, dq), (node_k, dk), (node_v, dv)] {
+            if let Some(node) = node {
+                grads.register::<B>(node.id, g);
+            }
+        }
+    }
+}
+
+impl<B: RecomputingAttention, C: CheckpointStrategy> RecomputingAttention for Autodiff<B, C> {
+    fn causal_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        query_block: usize,
+        key_chunk: usize,
+        offset: usize,
+    ) -> FloatTensor<Self> {
+        let tiling = Tiling { query_block, key_chunk, offset };
+        let (q, q_node) = q.into_parts();
+        let (k, k_node) = k.into_parts();
+        let (v, v_node) = v.into_parts();
+        match CausalAttentionBackward.prepare::<C>([q_node, k_node, v_node]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let (out, lse) = forward::<B>(q.clone(), k.clone(), v.clone(), scale, tiling);
+                let saved = Saved { q, k, v, out: out.clone(), lse, scale, tiling };
+                prep.finish(saved, out)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(B::causal_attention(q, k, v, scale, query_block, key_chunk, offset))
+            }
+        }
+    }
+}
+
+/// `[b, h, n, d]` dimensions.
+fn dims<B: Backend>(t: &FloatTensor<B>) -> [usize; 4] {
+    let shape = t.shape();
+    [shape[0], shape[1], shape[2], shape[3]]
+}
+
+/// Rows `range` of dimension 2.
+fn rows<B: Backend>(t: &FloatTensor<B>, range: Range<usize>) -> FloatTensor<B> {
+    let [b, h, _, d] = dims::<B>(t);
+    B::float_slice(t.clone(), &[Slice::from(0..b), Slice::from(0..h), Slice::from(range), Slice::from(0..d)])
+}
+
+/// `[b, h, n, d]` → `[b, h, d, n]`.
+fn transpose<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_swap_dims(t, 2, 3)
+}
+
+/// `s·Q_i K_jᵀ` for queries `qs` (absolute rows of `q_rows`) and keys `ks`, with keys in a
+/// query's future at −∞ (an additive `[1, 1, n_q, n_k]` mask, built only where the chunk
+/// reaches past the block's first query).
+fn scores<B: Backend>(
+    q_rows: &FloatTensor<B>,
+    k: &FloatTensor<B>,
+    qs: Range<usize>,
+    ks: Range<usize>,
+    scale: f64,
+    offset: usize,
+) -> FloatTensor<B> {
+    let s =
+        B::float_mul_scalar(B::float_matmul(q_rows.clone(), transpose::<B>(rows::<B>(k, ks.clone()))), scale.into());
+    if ks.end <= offset + qs.start + 1 {
+        return s;
+    }
+    let (nq, nk) = (qs.len(), ks.len());
+    let mut mask = vec![0.0f32; nq * nk];
+    for (i, row) in mask.chunks_mut(nk).enumerate() {
+        let last_visible = offset + qs.start + i; // key j is visible iff j ≤ last_visible
+        for (j, m) in row.iter_mut().enumerate() {
+            if ks.start + j > last_visible {
+                *m = f32::NEG_INFINITY;
+            }
+        }
+    }
+    let mask = B::float_from_data(TensorData::new(mask, [1, 1, nq, nk]), &s.device());
+    B::float_add(s, mask)
+}
+
+/// Elementwise maximum of two `[b, h, n, 1]` tensors.
+fn max_pair<B: Backend>(a: FloatTensor<B>, b: FloatTensor<B>) -> FloatTensor<B> {
+    B::float_max_dim(B::float_cat(vec![a, b], 3), 3)
+}
+
+/// The online-softmax forward: `(O, L)` with `O` `[b, h, n_q, d]` and `L = m + ln l`
+/// `[b, h, n_q, 1]`.
+fn forward<B: Backend>(
+    q: FloatTensor<B>,
+    k: FloatTensor<B>,
+    v: FloatTensor<B>,
+    scale: f64,
+    tiling: Tiling,
+) -> (FloatTensor<B>, FloatTensor<B>) {
+    let [_, _, nq, _] = dims::<B>(&q);
+    let nk = dims::<B>(&k)[2];
+    let Tiling { query_block, key_chunk, offset } = tiling;
+    let mut outs = Vec::with_capacity(nq.div_ceil(query_block));
+    let mut lses = Vec::with_capacity(outs.capacity());
+    for q0 in (0..nq).step_by(query_block) {
+        let q1 = (q0 + query_block).min(nq);
+        let qi = rows::<B>(&q, q0..q1);
+        let last_key = (offset + q1).min(nk);
+        let mut state: Option<(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>)> = None; // (m, l, A)
+        for k0 in (0..last_key).step_by(key_chunk) {
+            let k1 = (k0 + key_chunk).min(last_key);
+            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, offset);
+            let chunk_max = B::float_max_dim(s.clone(), 3);
+            let m_new = match &state {
+                None => chunk_max,
+                Some((m, _, _)) => max_pair::<B>(m.clone(), chunk_max),
+            };
+            let p = B::float_exp(B::float_sub(s, m_new.clone()));
+            let p_sum = B::float_sum_dim(p.clone(), 3);
+            let pv = B::float_matmul(p, rows::<B>(&v, k0..k1));
+            state = Some(match state {
+                None => (m_new, p_sum, pv),
+                Some((m, l, acc)) => {
+                    let correction = B::float_exp(B::float_sub(m, m_new.clone()));
+                    let l = B::float_add(B::float_mul(l, correction.clone()), p_sum);
+                    let acc = B::float_add(B::float_mul(acc, correction), pv);
+                    (m_new, l, acc)
+                }
+            });
+        }
+        let (m, l, acc) = state.expect("every query sees key 0");
+        outs.push(B::float_div(acc, l.clone()));
+        lses.push(B::float_add(m, B::float_log(l)));
+    }
+    (B::float_cat(outs, 2), B::float_cat(lses, 2))
+}
+
+/// Adds `x` to an optional running sum.
+fn accumulate<B: Backend>(sum: Option<FloatTensor<B>>, x: FloatTensor<B>) -> FloatTensor<B> {
+    match sum {
+        None => x,
+        Some(s) => B::float_add(s, x),
+    }
+}
+
+/// The recomputing backward: `(dQ, dK, dV)`.
+fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+    let Saved { q, k, v, out, lse, scale, tiling } = saved;
+    let Tiling { query_block, key_chunk, offset } = tiling;
+    let [_, _, nq, _] = dims::<B>(&q);
+    let nk = dims::<B>(&k)[2];
+    let delta = B::float_sum_dim(B::float_mul(d_out.clone(), out), 3);
+    let mut dq: Vec<Option<FloatTensor<B>>> = vec![None; nq.div_ceil(query_block)];
+    let (mut dks, mut dvs) = (Vec::new(), Vec::new());
+    for k0 in (0..nk).step_by(key_chunk) {
+        let k1 = (k0 + key_chunk).min(nk);
+        let (kj, vj) = (rows::<B>(&k, k0..k1), rows::<B>(&v, k0..k1));
+        let (mut dk, mut dv) = (None, None);
+        // Query i sees key k0 once offset + i ≥ k0.
+        let first_block = k0.saturating_sub(offset) / query_block;
+        for (bi, q0) in (0..nq).step_by(query_block).enumerate().skip(first_block) {
+            let q1 = (q0 + query_block).min(nq);
+            let qi = rows::<B>(&q, q0..q1);
+            let d_oi = rows::<B>(&d_out, q0..q1);
+            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, offset);
+            let p = B::float_exp(B::float_sub(s, rows::<B>(&lse, q0..q1)));
+            dv = Some(accumulate::<B>(dv, B::float_matmul(transpose::<B>(p.clone()), d_oi.clone())));
+            let dp = B::float_matmul(d_oi, transpose::<B>(vj.clone()));
+            let ds = B::float_mul_scalar(B::float_mul(p, B::float_sub(dp, rows::<B>(&delta, q0..q1))), scale.into());
+            dq[bi] = Some(accumulate::<B>(dq[bi].take(), B::float_matmul(ds.clone(), kj.clone())));
+            dk = Some(accumulate::<B>(dk, B::float_matmul(transpose::<B>(ds), qi)));
+        }
+        dks.push(dk.expect("the last query sees every key"));
+        dvs.push(dv.expect("the last query sees every key"));
+    }
+    let dq = dq.into_iter().map(|g| g.expect("every query sees key 0")).collect();
+    (B::float_cat(dq, 2), B::float_cat(dks, 2), B::float_cat(dvs, 2))
+}
