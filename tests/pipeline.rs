@@ -100,3 +100,71 @@ fn the_whole_pipeline_runs_at_toy_size() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Progressive extension as a sequence of run configurations carried out by `run::execute`:
+/// 256 → 512 with PI on text (interrupted after one step and continued, which must give the
+/// weights of an uninterrupted run), then 512 → 1,024 with YaRN on chat-style samples starting
+/// from the first run's exported model.
+#[test]
+fn progressive_extension_is_a_sequence_of_runs() {
+    use rope_ext::rope_ext_core::RopeScaling;
+    use rope_ext::rope_ext_core::methods::{linear::Linear, yarn::Yarn};
+    use rope_ext::rope_ext_model::model::to_host;
+    use rope_ext::rope_ext_train::run::{self, DataConfig, DataFormat, RunConfig};
+
+    let dir = std::env::temp_dir().join(format!("rope-ext-progressive-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let device = Backend::for_tests().device().unwrap();
+    let base = toy_base(&dir, &device);
+    let first = RunConfig {
+        name: "pi-512".into(),
+        model: base,
+        tokenizer: None,
+        rope: RopeScaling::Linear(Linear { factor: 2.0 }),
+        max_position_embeddings: Some(512),
+        data: DataConfig {
+            corpus: root().join("data/corpus/valid.jsonl.gz"),
+            format: DataFormat::Text,
+            samples: 4,
+            seq_len: 512,
+            seed: 3,
+        },
+        train: TrainConfig { epochs: 1, batch_size: 2, micro_batch_size: 1, ..TrainConfig::default() },
+    };
+    let stopped = run::execute(&first, &dir.join("pi-a"), &device, Some(1), &mut |_| {}).unwrap();
+    assert_eq!((stopped.step, stopped.total_steps, stopped.model.is_none()), (1, 2, true));
+    let continued = run::execute(&first, &dir.join("pi-a"), &device, None, &mut |_| {}).unwrap();
+    let whole = run::execute(&first, &dir.join("pi-b"), &device, None, &mut |_| {}).unwrap();
+    let (a, b) = (continued.model.unwrap(), whole.model.unwrap());
+    let (a, b) = (Llama::load(&a, &device).unwrap(), Llama::load(&b, &device).unwrap());
+    assert_eq!(to_host(a.weights.norm.gamma.val()), to_host(b.weights.norm.gamma.val()));
+    assert_eq!(
+        to_host(a.weights.layers[1].self_attn.q_proj.weight.val()),
+        to_host(b.weights.layers[1].self_attn.q_proj.weight.val())
+    );
+    assert!(matches!(a.config.rope.scaling(), RopeScaling::Linear(_)));
+    let metrics = std::fs::read_to_string(dir.join("pi-a/metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 2, "one metrics line per step across the interruption");
+
+    let chat = dir.join("chat.jsonl");
+    let pairs: String = (0..6)
+        .map(|i| {
+            format!("{{\"prompt\": \"What is the word number {i}?\", \"response\": \"The word is {}.\"}}\n", i * 7)
+        })
+        .collect();
+    std::fs::write(&chat, pairs).unwrap();
+    let second = RunConfig {
+        name: "yarn-1024".into(),
+        model: dir.join("pi-a/model"),
+        rope: RopeScaling::Yarn(Yarn { factor: 2.0, original_max_position_embeddings: Some(512), ..Yarn::default() }),
+        max_position_embeddings: Some(1024),
+        data: DataConfig { corpus: chat, format: DataFormat::Chat, samples: 4, seq_len: 1024, seed: 0 },
+        ..first
+    };
+    let done = run::execute(&second, &dir.join("yarn"), &device, None, &mut |m| assert!(m.loss.is_finite())).unwrap();
+    let extended = Llama::load(&done.model.unwrap(), &device).unwrap();
+    assert!(matches!(extended.config.rope.scaling(), RopeScaling::Yarn(_)));
+    assert_eq!(extended.config.rope.context().max_position_embeddings, 1024);
+    assert!(dir.join("yarn/model/tokenizer.json").exists() && dir.join("yarn/run.json").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

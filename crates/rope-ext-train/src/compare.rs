@@ -258,6 +258,7 @@ fn prepare(cfg: &CompareConfig, device: &Device) -> Result<Setup, TrainError> {
     let samples = crate::run::training_samples(
         &crate::run::DataConfig {
             corpus: cfg.train_corpus.clone(),
+            format: crate::run::DataFormat::Text,
             samples: cfg.samples,
             seq_len: cfg.target,
             seed: cfg.data_seed,
@@ -335,25 +336,14 @@ fn build(
         return Ok((model, None));
     }
     on_event(Event::Stage(label, "training"));
-    let train_cfg = match scaling {
+    let train = match scaling {
         RopeScaling::E2Llm(_) => TrainConfig {
-            e2llm: Some(E2LlmTraining { max_scale: cfg.e2llm_max_scale, original: Some(setup.original) }),
-            // Same tokens per step: each sample becomes `target / original` short ones.
-            batch_size: cfg.train.batch_size * cfg.target.div_ceil(setup.original),
-            micro_batch_size: cfg.train.micro_batch_size * cfg.target.div_ceil(setup.original),
+            e2llm: Some(E2LlmTraining { max_scale: cfg.e2llm_max_scale, original: None }),
             ..cfg.train.clone()
         },
         _ => cfg.train.clone(),
     };
-    let samples = match scaling {
-        // E²-LLM trains at the short window: each sample cut into pieces of the original length.
-        RopeScaling::E2Llm(_) => setup
-            .samples
-            .iter()
-            .flat_map(|s| s.tokens.chunks(setup.original).filter(|c| c.len() > 1).map(|c| Sample::text(c.to_vec())))
-            .collect(),
-        _ => setup.samples.clone(),
-    };
+    let (train_cfg, samples) = crate::run::training_inputs(&scaling, &train, setup.samples.clone(), setup.original)?;
     let mut trainer = Trainer::new(model, samples, train_cfg)?;
     let metrics = trainer.run(None, None, None, &mut |m| on_event(Event::Step(m)))?;
     let loss = metrics.first().zip(metrics.last()).map(|(a, b)| (a.loss, b.loss));

@@ -35,30 +35,62 @@ pub struct Document {
 
 /// Reads a corpus: `.jsonl.gz`, `.jsonl`, or `.txt` (one document).
 pub fn read_corpus(path: &Path) -> Result<Vec<Document>, TrainError> {
-    let file = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
-    let name = path.to_string_lossy();
-    let reader: Box<dyn Read> =
-        if name.ends_with(".gz") { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
-    if name.ends_with(".txt") {
+    let reader = open(path)?;
+    if path.to_string_lossy().ends_with(".txt") {
         let mut text = String::new();
         BufReader::new(reader).read_to_string(&mut text).map_err(|e| TrainError::io(path, e))?;
         let title = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         return Ok(vec![Document { source: String::new(), title, text }]);
     }
-    let mut docs = Vec::new();
+    read_json_lines(path, reader, "documents")
+}
+
+/// The non-empty lines of `reader` (the contents of `path`), each a JSON `T`; an error names
+/// the line that does not parse, or says the file holds no `what`.
+fn read_json_lines<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    reader: Box<dyn Read>,
+    what: &str,
+) -> Result<Vec<T>, TrainError> {
+    let mut items = Vec::new();
     for (i, line) in BufReader::new(reader).lines().enumerate() {
         let line = line.map_err(|e| TrainError::io(path, e))?;
         if line.trim().is_empty() {
             continue;
         }
-        let doc: Document = serde_json::from_str(&line)
+        let item = serde_json::from_str(&line)
             .map_err(|e| TrainError::Data(format!("{}: line {}: {e}", path.display(), i + 1)))?;
-        docs.push(doc);
+        items.push(item);
     }
-    if docs.is_empty() {
-        return Err(TrainError::Data(format!("{}: no documents", path.display())));
+    if items.is_empty() {
+        return Err(TrainError::Data(format!("{}: no {what}", path.display())));
     }
-    Ok(docs)
+    Ok(items)
+}
+
+/// A file's bytes, gunzipped if its name ends in `.gz`.
+fn open(path: &Path) -> Result<Box<dyn Read>, TrainError> {
+    let file = std::fs::File::open(path).map_err(|e| TrainError::io(path, e))?;
+    Ok(if path.to_string_lossy().ends_with(".gz") {
+        Box::new(flate2::read::GzDecoder::new(file))
+    } else {
+        Box::new(file)
+    })
+}
+
+/// One prompt/response pair of a chat-style file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatPair {
+    /// What the model is given (no loss on it).
+    pub prompt: String,
+    /// What it learns to answer (the loss).
+    pub response: String,
+}
+
+/// Reads a chat-style file: JSON Lines of `{"prompt", "response"}`, optionally gzip-compressed.
+pub fn read_chat(path: &Path) -> Result<Vec<ChatPair>, TrainError> {
+    read_json_lines(path, open(path)?, "prompt/response pairs")
 }
 
 /// Trains a byte-level BPE tokenizer (GPT-2 style: byte-level pre-tokenizer and decoder, the

@@ -1,5 +1,7 @@
 //! One run configuration (a JSON file) that names the model, the RoPE method and its
-//! parameters, the data and the schedule, and the ready-made recipes.
+//! parameters, the data and the schedule; [`execute`], which carries it out (train,
+//! checkpoint, resume, export); and the ready-made recipes. Progressive extension is a
+//! sequence of runs, each starting from the previous run's exported `model/`.
 //!
 //! ```json
 //! {
@@ -7,13 +9,15 @@
 //!   "model": "data/base-model",
 //!   "rope": { "method": "linear", "factor": 4.0 },
 //!   "max_position_embeddings": 1024,
-//!   "data": { "corpus": "data/corpus/train.jsonl.gz", "samples": 100, "seq_len": 1024, "seed": 0 },
+//!   "data": { "corpus": "data/corpus/train.jsonl.gz", "format": "text", "samples": 100, "seq_len": 1024, "seed": 0 },
 //!   "train": { "epochs": 2, "batch_size": 32, "schedule": { "lr": 2e-5, "decay": "cosine" } }
 //! }
 //! ```
 //! `rope` is `rope-ext-core`'s [`RopeScaling`] (`"method"` tag: `default`, `linear`,
 //! `ntk_aware`, `dynamic_ntk`, `yarn`, `abf`, `eabf`, `longrope`, `llama3`, `e2llm`, ...);
-//! `train` is a [`TrainConfig`]. Unknown fields are errors.
+//! `train` is a [`TrainConfig`]; `data.format` is `text` (packed corpus windows) or `chat`
+//! (JSON Lines of `{"prompt", "response"}`, loss on the response); `tokenizer` overrides the
+//! model directory's `tokenizer.json`. Unknown fields are errors.
 
 use std::path::{Path, PathBuf};
 
@@ -22,19 +26,37 @@ use rope_ext_core::methods::{
     abf::Abf, e2llm::E2Llm, eabf::EntropyAwareAbf, linear::Linear, ntk_aware::NtkAware, yarn::Yarn,
 };
 use rope_ext_core::{RopeConfig, RopeScaling};
+use rope_ext_model::burn::tensor::Device;
 use rope_ext_model::{Llama, Tokenizer};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::CheckpointDir;
 use crate::data::{self, END_OF_TEXT, Sample};
 use crate::error::TrainError;
-use crate::train::{E2LlmTraining, TrainConfig};
+use crate::train::{E2LlmTraining, StepMetrics, TrainConfig, Trainer};
+
+/// What a run's data file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DataFormat {
+    /// A corpus ([`data::read_corpus`]): documents packed into `seq_len`-token windows, loss on
+    /// every token.
+    #[default]
+    Text,
+    /// Prompt/response pairs ([`data::read_chat`]): one sample per pair, truncated to
+    /// `seq_len`, loss on the response only.
+    Chat,
+}
 
 /// The samples a run trains on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataConfig {
-    /// A corpus file (`.jsonl.gz`, `.jsonl` or `.txt`).
+    /// The data file (`.jsonl.gz`, `.jsonl`, or for text also `.txt`).
     pub corpus: PathBuf,
+    /// What the file holds.
+    #[serde(default)]
+    pub format: DataFormat,
     /// How many samples (the paper: 100).
     #[serde(default = "default_samples")]
     pub samples: usize,
@@ -60,8 +82,12 @@ fn default_seq_len() -> usize {
 pub struct RunConfig {
     /// A label for reports.
     pub name: String,
-    /// The HF model directory to start from.
+    /// The HF model directory to start from (a previous run's `model/` for progressive
+    /// extension).
     pub model: PathBuf,
+    /// The `tokenizer.json` to use; `None`: the model directory's.
+    #[serde(default)]
+    pub tokenizer: Option<PathBuf>,
     /// The RoPE method the model is extended with.
     pub rope: RopeScaling,
     /// A new `max_position_embeddings` for the extended model (`None`: unchanged). Dynamic NTK
@@ -120,14 +146,112 @@ pub fn apply_method(
     Ok(())
 }
 
-/// The run's samples: the corpus tokenized, documents joined by [`END_OF_TEXT`], cut into
-/// `seq_len`-token windows, and `samples` of them chosen by `seed`.
+/// The run's samples, `samples` of them chosen by `seed`: for text, the corpus tokenized,
+/// documents joined by [`END_OF_TEXT`] and cut into `seq_len`-token windows; for chat, one
+/// sample per pair (the response followed by [`END_OF_TEXT`] when the tokenizer has it).
 pub fn training_samples(data_cfg: &DataConfig, tokenizer: &Tokenizer) -> Result<Vec<Sample>, TrainError> {
-    let docs = data::read_corpus(&data_cfg.corpus)?;
-    let ids = data::tokenize(tokenizer, &docs)?;
     let eot = tokenizer.inner().token_to_id(END_OF_TEXT);
-    let windows = data::pack(&ids, data_cfg.seq_len, eot)?;
-    data::select(&windows, data_cfg.samples, data_cfg.seed)
+    let all = match data_cfg.format {
+        DataFormat::Text => {
+            let ids = data::tokenize(tokenizer, &data::read_corpus(&data_cfg.corpus)?)?;
+            data::pack(&ids, data_cfg.seq_len, eot)?
+        }
+        DataFormat::Chat => data::read_chat(&data_cfg.corpus)?
+            .iter()
+            .map(|pair| {
+                let mut response = tokenizer.encode(&pair.response)?;
+                response.extend(eot);
+                Ok(Sample::chat(&tokenizer.encode(&pair.prompt)?, &response, data_cfg.seq_len))
+            })
+            .collect::<Result<Vec<_>, TrainError>>()?,
+    };
+    data::select(&all, data_cfg.samples, data_cfg.seed)
+}
+
+/// Adapts a run's settings and samples to its method. E²-LLM trains at the pre-trained window
+/// `original`: each sample is cut into pieces of `original` tokens, the batch grows by the
+/// same factor so a step sees the same tokens, and the augmentation is switched on (with
+/// `train.e2llm`'s `g_max`, the paper's 20 if unset). Other methods train on the samples as
+/// they are and must not set `train.e2llm`.
+pub fn training_inputs(
+    scaling: &RopeScaling,
+    train: &TrainConfig,
+    samples: Vec<Sample>,
+    original: usize,
+) -> Result<(TrainConfig, Vec<Sample>), TrainError> {
+    if !matches!(scaling, RopeScaling::E2Llm(_)) {
+        if train.e2llm.is_some() {
+            return Err(TrainError::config("train.e2llm", "applies only to the e2llm method"));
+        }
+        return Ok((train.clone(), samples));
+    }
+    let seq_len = samples.iter().map(|s| s.tokens.len()).max().unwrap_or(original);
+    let pieces = seq_len.div_ceil(original);
+    let e2llm = E2LlmTraining { original: Some(original), ..train.e2llm.unwrap_or_default() };
+    let train = TrainConfig {
+        e2llm: Some(e2llm),
+        batch_size: train.batch_size * pieces,
+        micro_batch_size: train.micro_batch_size * pieces,
+        ..train.clone()
+    };
+    let samples = samples
+        .iter()
+        .flat_map(|s| {
+            let pieces = s.tokens.chunks(original).zip(s.targets.chunks(original));
+            pieces.filter(|(t, _)| t.len() > 1).map(|(t, m)| Sample { tokens: t.to_vec(), targets: m.to_vec() })
+        })
+        .collect();
+    Ok((train, samples))
+}
+
+/// What [`execute`] left in its output directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunOutcome {
+    /// Steps done so far (all of them once finished).
+    pub step: u64,
+    /// Steps of the whole run.
+    pub total_steps: u64,
+    /// The exported HF directory, once the run is finished.
+    pub model: Option<PathBuf>,
+}
+
+/// Executes a run into `out`: `run.json` (the configuration), `checkpoints/step-*`,
+/// `metrics.jsonl`, and when every step is done `model/`, the fine-tuned model as an HF
+/// directory with its tokenizer. If `out` already holds a checkpoint of this run, training
+/// resumes from the newest one (a different configuration is refused by the trainer's
+/// fingerprint check), so an interrupted run continues exactly. `max_steps` stops early (the
+/// run can be continued later); `device` is the plain device, training uses its autodiff form.
+pub fn execute(
+    cfg: &RunConfig,
+    out: &Path,
+    device: &Device,
+    max_steps: Option<u64>,
+    on_step: &mut dyn FnMut(&StepMetrics),
+) -> Result<RunOutcome, TrainError> {
+    cfg.validate()?;
+    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+    crate::checkpoint::write_json(&out.join("run.json"), cfg)?;
+    let tokenizer_file = cfg.tokenizer.clone().unwrap_or_else(|| cfg.model.join("tokenizer.json"));
+    let tokenizer = Tokenizer::from_file(&tokenizer_file)?;
+    let device = device.clone().autodiff();
+    let mut model = Llama::load(&cfg.model, &device)?;
+    let original = model.config.rope.context().max_position_embeddings;
+    apply_method(&mut model, &cfg.rope, cfg.max_position_embeddings)?;
+    let (train, samples) = training_inputs(&cfg.rope, &cfg.train, training_samples(&cfg.data, &tokenizer)?, original)?;
+    let checkpoints = CheckpointDir::new(out.join("checkpoints"), 2);
+    let mut trainer = match checkpoints.latest()? {
+        Some((_, dir)) => Trainer::resume(&dir, samples, train, &device)?,
+        None => Trainer::new(model, samples, train)?,
+    };
+    trainer.run(max_steps, Some(&checkpoints), Some(&out.join("metrics.jsonl")), on_step)?;
+    let (step, total_steps) = (trainer.step(), trainer.total_steps());
+    let model = (step == total_steps)
+        .then(|| {
+            let dir = out.join("model");
+            export(&trainer.model().valid(), Some(&tokenizer_file), &dir).map(|()| dir)
+        })
+        .transpose()?;
+    Ok(RunOutcome { step, total_steps, model })
 }
 
 /// Writes an HF model directory: the weights and `config.json` (with the method's
@@ -182,5 +306,58 @@ pub mod recipes {
                 Some(target),
             ),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples(n: usize, len: usize) -> Vec<Sample> {
+        (0..n).map(|i| Sample::text((0..len as u32).map(|t| t + i as u32).collect())).collect()
+    }
+
+    #[test]
+    fn e2llm_trains_on_window_length_pieces_with_the_same_tokens_per_step() {
+        let scaling = RopeScaling::E2Llm(E2Llm { original_max_position_embeddings: Some(256), scale: None });
+        let train = TrainConfig { batch_size: 4, micro_batch_size: 2, ..TrainConfig::default() };
+        let (cfg, pieces) = training_inputs(&scaling, &train, samples(3, 1000), 256).unwrap();
+        // 1,000 tokens: pieces of 256, 256, 256 and 232.
+        assert_eq!(pieces.len(), 12);
+        assert!(pieces.iter().all(|p| p.tokens.len() <= 256 && p.tokens.len() == p.targets.len()));
+        assert_eq!((cfg.batch_size, cfg.micro_batch_size), (16, 8));
+        let e = cfg.e2llm.unwrap();
+        assert_eq!((e.max_scale, e.original), (E2LlmTraining::default().max_scale, Some(256)));
+    }
+
+    #[test]
+    fn other_methods_train_on_the_samples_as_they_are() {
+        let scaling = RopeScaling::Linear(Linear { factor: 2.0 });
+        let train = TrainConfig::default();
+        let (cfg, same) = training_inputs(&scaling, &train, samples(2, 50), 256).unwrap();
+        assert_eq!((cfg, same), (train.clone(), samples(2, 50)));
+        let with_e2 = TrainConfig { e2llm: Some(E2LlmTraining::default()), ..train };
+        let err = training_inputs(&scaling, &with_e2, samples(2, 50), 256).unwrap_err();
+        assert!(err.to_string().contains("train.e2llm"), "{err}");
+    }
+
+    #[test]
+    fn chat_files_read_as_pairs_and_bad_lines_name_the_line() {
+        let dir = std::env::temp_dir().join(format!("rope-ext-chat-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.jsonl");
+        std::fs::write(
+            &good,
+            "{\"prompt\": \"ab\", \"response\": \"cd\"}\n\n{\"prompt\": \"x\", \"response\": \"y\"}\n",
+        )
+        .unwrap();
+        let pairs = data::read_chat(&good).unwrap();
+        assert_eq!(pairs.len(), 2);
+        assert_eq!((pairs[0].prompt.as_str(), pairs[0].response.as_str()), ("ab", "cd"));
+        let bad = dir.join("bad.jsonl");
+        std::fs::write(&bad, "{\"prompt\": \"ab\", \"response\": \"cd\"}\n{\"prompt\": \"ab\"}\n").unwrap();
+        let err = data::read_chat(&bad).unwrap_err().to_string();
+        assert!(err.contains("line 2") && err.contains("response"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
