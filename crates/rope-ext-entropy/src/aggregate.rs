@@ -11,10 +11,45 @@ pub struct Stats {
     pub mean: f64,
     /// Sum of squared deviations from the mean (Welford's `M2`).
     pub m2: f64,
-    /// Smallest value (`+inf` when empty).
+    /// Smallest value (`+inf` when empty; `null` in JSON, which has no infinities).
+    #[cfg_attr(feature = "serde", serde(with = "infinite_as_null::positive"))]
     pub min: f64,
-    /// Largest value (`-inf` when empty).
+    /// Largest value (`-inf` when empty; `null` in JSON).
+    #[cfg_attr(feature = "serde", serde(with = "infinite_as_null::negative"))]
     pub max: f64,
+}
+
+/// The range ends of an empty [`Stats`] are infinite, which JSON cannot hold: they are written
+/// as `null` and read back as the infinity of their side, so reports round-trip.
+#[cfg(feature = "serde")]
+mod infinite_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if x.is_finite() { s.serialize_some(x) } else { s.serialize_none() }
+    }
+
+    fn deserialize<'de, D: Deserializer<'de>>(d: D, empty: f64) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(empty))
+    }
+
+    /// `+inf` ↔ `null` (a minimum).
+    pub(crate) mod positive {
+        pub(crate) use super::serialize;
+
+        pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            super::deserialize(d, f64::INFINITY)
+        }
+    }
+
+    /// `-inf` ↔ `null` (a maximum).
+    pub(crate) mod negative {
+        pub(crate) use super::serialize;
+
+        pub(crate) fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+            super::deserialize(d, f64::NEG_INFINITY)
+        }
+    }
 }
 
 impl Stats {

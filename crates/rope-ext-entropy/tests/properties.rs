@@ -129,3 +129,19 @@ fn bad_rows_give_typed_errors() {
     assert!(matches!(solve_logit_scale(&[], 1.0, RowMask::NONE), Err(EntropyError::EmptyRow)));
     assert!(matches!(solve_logit_scale(&[f32::NAN, 1.0], 0.5, RowMask::NONE), Err(EntropyError::NotFinite { .. })));
 }
+
+/// A report with an empty `Stats` (a head recorded in one layer only leaves the others' slot
+/// empty, with infinite range ends) survives a JSON round trip unchanged.
+#[cfg(feature = "serde")]
+#[test]
+fn reports_with_empty_stats_round_trip_through_json() {
+    let mut c = rope_ext_entropy::EntropyCollector::new();
+    c.record(0, 2, 5, 1.25);
+    c.record(1, 0, 0, 0.5);
+    let report = c.report();
+    assert_eq!(report.layers[0].heads[0].count, 0, "head 0 of layer 0 was never recorded");
+    assert!(report.layers[0].heads[0].min.is_infinite());
+    let json = serde_json::to_string(&report).unwrap();
+    let back: rope_ext_entropy::EntropyReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, report);
+}

@@ -60,3 +60,56 @@ fn uniform_attention_reports_the_entropy_crates_value() {
         }
     }
 }
+
+/// Layer 0's attention logits rebuilt outside the attention module (embedding → RMSNorm →
+/// q/k projections → rotary → `q·kᵀ/√d`), read back to the host and scored row by row with
+/// `rope_ext_entropy::masked_entropy` under the causal mask: both paths of the hook must report
+/// those values, per head and per position, on rows that are far from uniform.
+#[test]
+fn hook_equals_the_entropy_crate_on_host_logits() {
+    use burn::tensor::Tensor;
+    use rope_ext_entropy::{RowMask, masked_entropy};
+    use rope_ext_model::model::to_host;
+    use rope_ext_model::rotary::{self, Positions, RotaryTables};
+
+    let m = model("default");
+    let c = &m.config;
+    let n = 45;
+    let ids: Vec<u32> = (0..n as u32).map(|i| 3 + (i * 17) % 80).collect();
+    let tokens = m.tokens(std::slice::from_ref(&ids)).unwrap();
+    let layer = &m.weights.layers[0];
+    let h = layer.input_layernorm.forward(m.weights.embed_tokens.forward(tokens));
+    let (heads, kv, d) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+    let q = layer.self_attn.q_proj.forward(h.clone()).reshape([1, n, heads, d]).swap_dims(1, 2);
+    let k = layer.self_attn.k_proj.forward(h).reshape([1, n, kv, d]).swap_dims(1, 2);
+    let freqs = c.rope.frequencies(Some(n));
+    let tables = RotaryTables::new(&c.rope, &freqs, &Positions::Range { start: 0 }, n, &m.device());
+    let q = rotary::apply(q, &tables, c.rope.rotary_dim(), c.rope.layout());
+    let k = rotary::apply(k, &tables, c.rope.rotary_dim(), c.rope.layout());
+    let k: Tensor<4> = k.unsqueeze_dim::<5>(2).repeat_dim(2, heads / kv).reshape([1, heads, n, d]);
+    let logits = to_host(q.matmul(k.swap_dims(2, 3)) / (d as f64).sqrt());
+
+    let mut per_head = vec![0.0f64; heads];
+    let mut per_position = vec![0.0f64; n];
+    let mut spread = 0.0f64;
+    for hi in 0..heads {
+        for i in 0..n {
+            let row = &logits[(hi * n + i) * n..(hi * n + i + 1) * n];
+            let e = masked_entropy(row, RowMask::causal(i)).unwrap();
+            per_head[hi] += e / n as f64;
+            per_position[i] += e / heads as f64;
+            spread = spread.max((e - (i as f64 + 1.0).ln()).abs());
+        }
+    }
+    assert!(spread > 0.1, "rows too close to uniform to test the weighted-sum term ({spread})");
+    for imp in [AttentionImpl::Reference, AttentionImpl::Chunked { query_block: 8, key_chunk: 5 }] {
+        let r = collect(&m, &ids, imp);
+        let l0 = &r.layers[0];
+        for (hi, s) in l0.heads.iter().enumerate() {
+            assert!((s.mean - per_head[hi]).abs() < 1e-4, "{imp:?} head {hi}: {} vs {}", s.mean, per_head[hi]);
+        }
+        for (i, s) in l0.positions.iter().enumerate() {
+            assert!((s.mean - per_position[i]).abs() < 1e-4, "{imp:?} position {i}: {} vs {}", s.mean, per_position[i]);
+        }
+    }
+}
