@@ -22,6 +22,8 @@ pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod error;
+#[cfg(feature = "flex")]
+mod flex_attention;
 pub mod generate;
 pub mod model;
 pub mod recompute;

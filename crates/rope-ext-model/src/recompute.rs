@@ -62,11 +62,59 @@ pub trait RecomputingAttention: Backend {
     }
 }
 
+/// The forward pass that also returns the row log-sum-exps the backward needs: the
+/// backend-generic [`forward`] by default, one kernel over host memory on flex
+/// ([`crate::flex_attention`]).
+pub trait AttentionKernel: Backend {
+    /// `(O, L)`: `[b, h, n_q, d]` output and `[b, h, n_q, 1]` log-sum-exps.
+    fn forward_with_lse(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        forward::<Self>(q, k, v, scale, tiling)
+    }
+}
+
 #[cfg(feature = "flex")]
-impl RecomputingAttention for burn::backend::Flex {}
+impl AttentionKernel for burn::backend::Flex {
+    fn forward_with_lse(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        crate::flex_attention::forward(&q, &k, &v, scale, tiling)
+            .unwrap_or_else(|| forward::<Self>(q, k, v, scale, tiling))
+    }
+}
+
+#[cfg(feature = "flex")]
+impl RecomputingAttention for burn::backend::Flex {
+    fn causal_attention(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        query_block: usize,
+        key_chunk: usize,
+        offset: usize,
+    ) -> FloatTensor<Self> {
+        Self::forward_with_lse(q, k, v, scale, Tiling { query_block, key_chunk, offset }).0
+    }
+}
+
+#[cfg(feature = "tch")]
+impl AttentionKernel for burn::backend::LibTorch {}
 
 #[cfg(feature = "tch")]
 impl RecomputingAttention for burn::backend::LibTorch {}
+
+#[cfg(feature = "wgpu")]
+impl AttentionKernel for burn::backend::Cube {}
 
 #[cfg(feature = "wgpu")]
 impl RecomputingAttention for burn::backend::Cube {}
@@ -116,7 +164,7 @@ impl<B: Backend> Backward<B, 3> for CausalAttentionBackward {
     }
 }
 
-impl<B: RecomputingAttention, C: CheckpointStrategy> RecomputingAttention for Autodiff<B, C> {
+impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> RecomputingAttention for Autodiff<B, C> {
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -132,7 +180,7 @@ impl<B: RecomputingAttention, C: CheckpointStrategy> RecomputingAttention for Au
         let (v, v_node) = v.into_parts();
         match CausalAttentionBackward.prepare::<C>([q_node, k_node, v_node]).compute_bound().stateful() {
             OpsKind::Tracked(prep) => {
-                let (out, lse) = forward::<B>(q.clone(), k.clone(), v.clone(), scale, tiling);
+                let (out, lse) = B::forward_with_lse(q.clone(), k.clone(), v.clone(), scale, tiling);
                 let saved = Saved { q, k, v, out: out.clone(), lse, scale, tiling };
                 prep.finish(saved, out)
             }

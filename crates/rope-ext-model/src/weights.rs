@@ -108,7 +108,8 @@ fn upload<const D: usize>(t: HostTensor, shape: [usize; D], device: &Device) -> 
     Tensor::from_data(TensorData::new(t.data, shape), device)
 }
 
-/// `[out, in]` in the file → burn `Linear` with weight `[in, out]`.
+/// `[out, in]` in the file → burn `Linear` with weight `[in, out]`, transposed on the host so
+/// the weight is contiguous: a transposed view made every flex matmul copy it first.
 fn linear(
     ck: &mut Checkpoint,
     name: &str,
@@ -118,7 +119,13 @@ fn linear(
     device: &Device,
 ) -> Result<Linear, ModelError> {
     let w = ck.take(&format!("{name}.weight"), &[d_out, d_in])?;
-    let weight: Tensor<2> = upload(w, [d_out, d_in], device).transpose();
+    let mut transposed = vec![0.0f32; w.data.len()];
+    for (o, row) in w.data.chunks_exact(d_in.max(1)).enumerate() {
+        for (i, &x) in row.iter().enumerate() {
+            transposed[i * d_out + o] = x;
+        }
+    }
+    let weight = upload(HostTensor { shape: vec![d_in, d_out], data: transposed }, [d_in, d_out], device);
     let bias = if bias {
         let b = ck.take(&format!("{name}.bias"), &[d_out])?;
         Some(param(upload(b, [d_out], device)))
