@@ -156,6 +156,203 @@ fn query_block(
     }
 }
 
+/// `(dQ, dK, dV)` of the recomputing backward ([`crate::recompute`]'s formulas) for f32
+/// tensors, one rayon task per (batch, head): for each key chunk `j` and each query block `i`
+/// that sees it, `P = e^(S − L_i)`, `dV_j += Pᵀ dO_i`, `dP = dO_i V_jᵀ`,
+/// `dS = s·P ∘ (dP − D_i)`, `dQ_i += dS K_j`, `dK_j += dSᵀ Q_i`, with `D = rowsum(dO ∘ O)`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn backward(
+    q: &FlexTensor,
+    k: &FlexTensor,
+    v: &FlexTensor,
+    out: &FlexTensor,
+    lse: &FlexTensor,
+    d_out: &FlexTensor,
+    scale: f64,
+    tiling: Tiling,
+) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
+    if [q, k, v, out, lse, d_out].iter().any(|t| t.dtype() != DType::F32) {
+        return None;
+    }
+    let shape = q.shape();
+    let (b, h, nq, d) = (shape[0], shape[1], shape[2], shape[3]);
+    let nk = k.shape()[2];
+    let contiguous = [q, k, v, out, lse, d_out].map(|t| t.to_contiguous());
+    let [qs, ks, vs, os, ls, dos] = [0, 1, 2, 3, 4, 5].map(|i| contiguous[i].as_slice::<f32>());
+    let (qs, ks, vs, os, ls, dos) = (qs?, ks?, vs?, os?, ls?, dos?);
+    let mut dq = vec![0.0f32; b * h * nq * d];
+    let mut dk = vec![0.0f32; b * h * nk * d];
+    let mut dv = vec![0.0f32; b * h * nk * d];
+    dq.par_chunks_mut(nq * d).zip(dk.par_chunks_mut(nk * d)).zip(dv.par_chunks_mut(nk * d)).enumerate().for_each(
+        |(bh, ((dq, dk), dv))| {
+            fn rows(x: &[f32], bh: usize, n: usize, d: usize) -> &[f32] {
+                &x[bh * n * d..(bh + 1) * n * d]
+            }
+            let head = HeadGrads {
+                q: rows(qs, bh, nq, d),
+                k: rows(ks, bh, nk, d),
+                v: rows(vs, bh, nk, d),
+                out: rows(os, bh, nq, d),
+                lse: &ls[bh * nq..(bh + 1) * nq],
+                d_out: rows(dos, bh, nq, d),
+                d,
+                scale: scale as f32,
+                tiling,
+            };
+            head.run(dq, dk, dv);
+        },
+    );
+    let tensor = |x: Vec<f32>, n: usize| FlexTensor::from_data(TensorData::new(x, [b, h, n, d]));
+    Some((tensor(dq, nq), tensor(dk, nk), tensor(dv, nk)))
+}
+
+/// One head's inputs to the backward pass, row-major `n × d` slices.
+struct HeadGrads<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
+    out: &'a [f32],
+    lse: &'a [f32],
+    d_out: &'a [f32],
+    d: usize,
+    scale: f32,
+    tiling: Tiling,
+}
+
+impl HeadGrads<'_> {
+    fn run(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
+        let d = self.d;
+        let (nq, nk) = (self.q.len() / d, self.k.len() / d);
+        let Tiling { query_block: qb, key_chunk: kc, offset } = self.tiling;
+        let delta: Vec<f32> =
+            self.d_out.chunks_exact(d).zip(self.out.chunks_exact(d)).map(|(g, o)| dot(g, o)).collect();
+        let mut p = vec![0.0f32; qb * kc];
+        let mut dp = vec![0.0f32; qb * kc];
+        for k0 in (0..nk).step_by(kc) {
+            let n = kc.min(nk - k0);
+            let (kj, vj) = (&self.k[k0 * d..(k0 + n) * d], &self.v[k0 * d..(k0 + n) * d]);
+            let first = k0.saturating_sub(offset) / qb * qb;
+            for q0 in (first..nq).step_by(qb) {
+                let rows = qb.min(nq - q0);
+                let (qi, doi) = (&self.q[q0 * d..(q0 + rows) * d], &self.d_out[q0 * d..(q0 + rows) * d]);
+                let (p, dp) = (&mut p[..rows * n], &mut dp[..rows * n]);
+                // P = e^(s·Q_i K_jᵀ − L_i), future keys 0.
+                gemm_nt(rows, n, d, qi, kj, p, self.scale, false);
+                for (i, row) in p.chunks_mut(n).enumerate() {
+                    let visible = (offset + q0 + i + 1).saturating_sub(k0).min(n);
+                    row[visible..].fill(f32::NEG_INFINITY);
+                    exp_shifted_sum(row, self.lse[q0 + i]);
+                }
+                // dV_j += Pᵀ dO_i.
+                gemm_tn(n, d, rows, p, doi, &mut dv[k0 * d..(k0 + n) * d]);
+                // dP = dO_i V_jᵀ; dS = s·P ∘ (dP − D_i), in place of dP.
+                gemm_nt(rows, n, d, doi, vj, dp, 1.0, false);
+                for (i, (ds, pr)) in dp.chunks_mut(n).zip(p.chunks(n)).enumerate() {
+                    let di = delta[q0 + i];
+                    ds.iter_mut().zip(pr).for_each(|(x, &pv)| *x = self.scale * pv * (*x - di));
+                }
+                // dQ_i += dS K_j; dK_j += dSᵀ Q_i.
+                gemm_nn(rows, d, n, dp, kj, &mut dq[q0 * d..(q0 + rows) * d]);
+                gemm_tn(n, d, rows, dp, qi, &mut dk[k0 * d..(k0 + n) * d]);
+            }
+        }
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// `dst (m × n) = alpha · A Bᵀ` (or `+=` with `accumulate`), `A` `m × k`, `B` `n × k`, all
+/// row-major.
+#[allow(clippy::too_many_arguments)]
+fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32], alpha: f32, accumulate: bool) {
+    debug_assert!(a.len() >= m * k && b.len() >= n * k && dst.len() >= m * n);
+    // SAFETY: the slices hold `m × k`, `n × k` and `m × n` elements with the strides given;
+    // `dst` is a unique borrow, so it aliases neither input.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            k as isize,
+            1,
+            1.0,
+            alpha,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `dst (m × n) += A B`, `A` `m × k`, `B` `k × n`, row-major.
+fn gemm_nn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
+    debug_assert!(a.len() >= m * k && b.len() >= k * n && dst.len() >= m * n);
+    // SAFETY: as in `gemm_nt`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            1,
+            k as isize,
+            b.as_ptr(),
+            1,
+            n as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// `dst (m × n) += Aᵀ B`, `A` `k × m`, `B` `k × n`, row-major.
+fn gemm_tn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
+    debug_assert!(a.len() >= k * m && b.len() >= k * n && dst.len() >= m * n);
+    // SAFETY: as in `gemm_nt`.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            true,
+            a.as_ptr(),
+            m as isize,
+            1,
+            b.as_ptr(),
+            1,
+            n as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
 /// Replaces `row` by `e^(x − m)` and returns the sum, with AVX2 and FMA where the CPU has them.
 fn exp_shifted_sum(row: &mut [f32], m: f32) -> f32 {
     #[cfg(target_arch = "x86_64")]

@@ -62,9 +62,9 @@ pub trait RecomputingAttention: Backend {
     }
 }
 
-/// The forward pass that also returns the row log-sum-exps the backward needs: the
-/// backend-generic [`forward`] by default, one kernel over host memory on flex
-/// ([`crate::flex_attention`]).
+/// The two passes of the recomputing attention on a backend: the forward that also returns
+/// the row log-sum-exps the backward needs, and the backward. The backend-generic [`forward`]
+/// and [`backward`] by default; on flex, kernels over host memory ([`crate::flex_attention`]).
 pub trait AttentionKernel: Backend {
     /// `(O, L)`: `[b, h, n_q, d]` output and `[b, h, n_q, 1]` log-sum-exps.
     fn forward_with_lse(
@@ -75,6 +75,22 @@ pub trait AttentionKernel: Backend {
         tiling: Tiling,
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         forward::<Self>(q, k, v, scale, tiling)
+    }
+
+    /// `(dQ, dK, dV)` from the saved forward and the output gradient `dO`: the backend-generic
+    /// [`backward`] by default, one kernel over host memory on flex.
+    #[allow(clippy::too_many_arguments)]
+    fn recompute_grads(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        out: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
+        d_out: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out)
     }
 }
 
@@ -89,6 +105,20 @@ impl AttentionKernel for burn::backend::Flex {
     ) -> (FloatTensor<Self>, FloatTensor<Self>) {
         crate::flex_attention::forward(&q, &k, &v, scale, tiling)
             .unwrap_or_else(|| forward::<Self>(q, k, v, scale, tiling))
+    }
+
+    fn recompute_grads(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        out: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
+        d_out: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        crate::flex_attention::backward(&q, &k, &v, &out, &lse, &d_out, scale, tiling)
+            .unwrap_or_else(|| backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out))
     }
 }
 
@@ -149,13 +179,14 @@ struct Saved<B: Backend> {
 #[derive(Debug)]
 struct CausalAttentionBackward;
 
-impl<B: Backend> Backward<B, 3> for CausalAttentionBackward {
+impl<B: AttentionKernel> Backward<B, 3> for CausalAttentionBackward {
     type State = Saved<B>;
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
         let [node_q, node_k, node_v] = ops.parents;
-        let (dq, dk, dv) = backward::<B>(ops.state, grad);
+        let Saved { q, k, v, out, lse, scale, tiling } = ops.state;
+        let (dq, dk, dv) = B::recompute_grads(q, k, v, out, lse, grad, scale, tiling);
         for (node, g) in [(node_q, dq), (node_k, dk), (node_v, dv)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, g);
