@@ -17,6 +17,9 @@
 //! Without autodiff the same forward runs on the backend (the tensors of a model on
 //! `Device::flex()` or `Device::libtorch()`), so inference and training share one kernel.
 
+// burn 0.22 marks burn-tch deprecated; its backend is kept because users asked for it.
+#![cfg_attr(feature = "tch", allow(deprecated))]
+
 use std::ops::Range;
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -137,8 +140,70 @@ impl RecomputingAttention for burn::backend::Flex {
     }
 }
 
+/// On a CPU libtorch device without cached keys, libtorch's own flash-attention kernels for
+/// the CPU (`_scaled_dot_product_flash_attention_for_cpu` and its backward: the algorithm above,
+/// fused, what PyTorch's SDPA runs); elsewhere the backend-generic passes.
 #[cfg(feature = "tch")]
-impl AttentionKernel for burn::backend::LibTorch {}
+impl AttentionKernel for burn::backend::LibTorch {
+    fn forward_with_lse(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        use burn::backend::libtorch::TchTensor;
+        if !libtorch_flash(&q.tensor, tiling) {
+            return forward::<Self>(q, k, v, scale, tiling);
+        }
+        let (out, lse) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu(
+            &q.tensor,
+            &k.tensor,
+            &v.tensor,
+            0.0,
+            true,
+            None::<tch::Tensor>,
+            scale,
+        );
+        (TchTensor::new(out), TchTensor::new(lse.unsqueeze(-1)))
+    }
+
+    fn recompute_grads(
+        q: FloatTensor<Self>,
+        k: FloatTensor<Self>,
+        v: FloatTensor<Self>,
+        out: FloatTensor<Self>,
+        lse: FloatTensor<Self>,
+        d_out: FloatTensor<Self>,
+        scale: f64,
+        tiling: Tiling,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        use burn::backend::libtorch::TchTensor;
+        if !libtorch_flash(&q.tensor, tiling) {
+            return backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out);
+        }
+        let (dq, dk, dv) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu_backward(
+            &d_out.tensor.contiguous(),
+            &q.tensor,
+            &k.tensor,
+            &v.tensor,
+            &out.tensor,
+            &lse.tensor.squeeze_dim(-1),
+            0.0,
+            true,
+            None::<tch::Tensor>,
+            scale,
+        );
+        (TchTensor::new(dq), TchTensor::new(dk), TchTensor::new(dv))
+    }
+}
+
+/// Whether libtorch's CPU flash kernels apply: a CPU tensor, and no cached keys (their causal
+/// mask is aligned top-left, ours bottom-right; the two agree only when `n_q = n_k`).
+#[cfg(feature = "tch")]
+fn libtorch_flash(q: &tch::Tensor, tiling: Tiling) -> bool {
+    tiling.offset == 0 && q.device() == tch::Device::Cpu
+}
 
 #[cfg(feature = "tch")]
 impl RecomputingAttention for burn::backend::LibTorch {}
