@@ -12,9 +12,15 @@ use rayon::prelude::*;
 
 use crate::recompute::Tiling;
 
-/// Scores per query row below which `e^(s − m)` is taken as 0 (`e^−87` ≈ 1.6e-38, the
-/// smallest normal f32), which also covers the `−∞` of masked keys.
+/// Shifted scores below which `e^(s − m)` is taken as 0 (`e^−87` ≈ 1.6e-38, just above the
+/// smallest normal f32, 1.2e-38), which also covers the `−∞` of masked keys.
 const EXP_FLOOR: f32 = -87.0;
+
+/// Whether the kernels take `t`: f32 with no empty dimension.
+fn usable(t: &FlexTensor) -> bool {
+    let shape = t.shape();
+    t.dtype() == DType::F32 && (0..shape.num_dims()).all(|i| shape[i] > 0)
+}
 
 /// `(O, L)` for f32 tensors, `None` for other dtypes (the generic path handles them).
 pub(crate) fn forward(
@@ -24,7 +30,7 @@ pub(crate) fn forward(
     scale: f64,
     tiling: Tiling,
 ) -> Option<(FlexTensor, FlexTensor)> {
-    if [q, k, v].iter().any(|t| t.dtype() != DType::F32) {
+    if [q, k, v].iter().any(|t| !usable(t)) {
         return None;
     }
     let shape = q.shape();
@@ -171,7 +177,7 @@ pub(crate) fn backward(
     scale: f64,
     tiling: Tiling,
 ) -> Option<(FlexTensor, FlexTensor, FlexTensor)> {
-    if [q, k, v, out, lse, d_out].iter().any(|t| t.dtype() != DType::F32) {
+    if [q, k, v, out, lse, d_out].iter().any(|t| !usable(t)) {
         return None;
     }
     let shape = q.shape();
@@ -223,7 +229,8 @@ impl HeadGrads<'_> {
     fn run(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
         let d = self.d;
         let (nq, nk) = (self.q.len() / d, self.k.len() / d);
-        let Tiling { query_block: qb, key_chunk: kc, offset } = self.tiling;
+        let Tiling { query_block, key_chunk, offset } = self.tiling;
+        let (qb, kc) = (query_block.min(nq), key_chunk.min(nk));
         let delta: Vec<f32> =
             self.d_out.chunks_exact(d).zip(self.out.chunks_exact(d)).map(|(g, o)| dot(g, o)).collect();
         let mut p = vec![0.0f32; qb * kc];

@@ -14,8 +14,11 @@
 //! `dQ_i += s·dS K_j`, `dK_j += s·dSᵀ Q_i`. Working memory is a few `[b, h, query_block,
 //! key_chunk]` blocks, whatever the sequence length.
 //!
-//! Without autodiff the same forward runs on the backend (the tensors of a model on
-//! `Device::flex()` or `Device::libtorch()`), so inference and training share one kernel.
+//! Without autodiff the backend runs the forward alone: on flex the same kernel as in
+//! training; on libtorch the tensor-operation forward (its flash kernels serve training).
+//!
+//! Queries must be the last `n_q` of the `n_k` positions (`offset = n_k − n_q`), as with a
+//! KV cache.
 
 // burn 0.22 marks burn-tch deprecated; its backend is kept because users asked for it.
 #![cfg_attr(feature = "tch", allow(deprecated))]
@@ -215,8 +218,20 @@ impl AttentionKernel for burn::backend::Cube {}
 impl RecomputingAttention for burn::backend::Cube {}
 
 /// Runs [`RecomputingAttention::causal_attention`] on the tensors' backend.
+///
+/// # Panics
+/// If `tiling.offset + n_q != n_k` (the queries are not the last positions), or the shapes of
+/// `q`, `k` and `v` disagree: programming errors of the caller.
 pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, tiling: Tiling) -> Tensor<4> {
     let Tiling { query_block, key_chunk, offset } = tiling;
+    let ([b, h, nq, d], [kb, kh, nk, kd]) = (q.dims(), k.dims());
+    assert!(
+        [b, h, d] == [kb, kh, kd] && v.dims() == k.dims() && offset + nq == nk,
+        "causal_attention: q {:?}, k {:?}, v {:?}, offset {offset}",
+        q.dims(),
+        k.dims(),
+        v.dims()
+    );
     let out = <Dispatch as RecomputingAttention>::causal_attention(
         q.into_dispatch(),
         k.into_dispatch(),
