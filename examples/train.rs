@@ -7,9 +7,10 @@
 //! ```
 //!
 //! Writes `DIR/run.json`, `DIR/checkpoints/step-*`, `DIR/metrics.jsonl` and, once every step
-//! is done, `DIR/model/`. Run the same command again after an interruption (or after
-//! `--max-steps`) and it continues from the newest checkpoint, exactly. Progressive extension
-//! is a sequence of runs: the next configuration's `model` is this run's `DIR/model`.
+//! is done, `DIR/model/`. `--max-steps N` stops after N steps of this call. Run the same
+//! command again after an interruption (or after `--max-steps`) and it continues from the newest
+//! checkpoint, exactly; a changed configuration is refused. Progressive extension is a sequence
+//! of runs: the next configuration's `model` is this run's `DIR/model`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -103,7 +103,7 @@ fn the_whole_pipeline_runs_at_toy_size() {
 
 /// Progressive extension as a sequence of run configurations carried out by `run::execute`:
 /// 256 → 512 with PI on text (interrupted after one step and continued, which must give the
-/// weights of an uninterrupted run), then 512 → 1,024 with YaRN on chat-style samples starting
+/// weights of an uninterrupted run; continuing with a changed configuration is refused), then 512 → 1,024 with YaRN on chat-style samples starting
 /// from the first run's exported model.
 #[test]
 fn progressive_extension_is_a_sequence_of_runs() {
@@ -133,6 +133,9 @@ fn progressive_extension_is_a_sequence_of_runs() {
     };
     let stopped = run::execute(&first, &dir.join("pi-a"), &device, Some(1), &mut |_| {}).unwrap();
     assert_eq!((stopped.step, stopped.total_steps, stopped.model.is_none()), (1, 2, true));
+    let changed = RunConfig { rope: RopeScaling::Linear(Linear { factor: 4.0 }), ..first.clone() };
+    let refused = run::execute(&changed, &dir.join("pi-a"), &device, None, &mut |_| {}).unwrap_err();
+    assert!(refused.to_string().contains("another run configuration"), "{refused}");
     let continued = run::execute(&first, &dir.join("pi-a"), &device, None, &mut |_| {}).unwrap();
     let whole = run::execute(&first, &dir.join("pi-b"), &device, None, &mut |_| {}).unwrap();
     let (a, b) = (continued.model.unwrap(), whole.model.unwrap());

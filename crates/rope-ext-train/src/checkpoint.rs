@@ -5,7 +5,10 @@
 //! filesystem is atomic, so a `step-*` directory is always complete: a `kill -9` at any moment
 //! leaves either the new checkpoint or the previous one, never a half-written one under a
 //! real name. Leftover `.tmp-*` directories are ignored and removed by the next save. Older
-//! checkpoints beyond `keep` are deleted only after the new one is in place.
+//! checkpoints beyond `keep` are deleted only after the new one is in place. Saving a step that
+//! already exists first renames the old directory to `ROOT/.old-step-NNNNNNNN/` and deletes it
+//! only after the new one is in place; if a crash falls between the two renames,
+//! [`CheckpointDir::latest`] reads the old copy and the next save puts it back.
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,7 @@ use crate::error::TrainError;
 
 const PREFIX: &str = "step-";
 const TMP_PREFIX: &str = ".tmp-step-";
+const OLD_PREFIX: &str = ".old-step-";
 
 /// A directory of numbered checkpoints.
 #[derive(Debug, Clone)]
@@ -39,6 +43,7 @@ impl CheckpointDir {
     /// synced and renamed into place. Returns the final directory.
     pub fn save(&self, step: u64, write: impl FnOnce(&Path) -> Result<(), TrainError>) -> Result<PathBuf, TrainError> {
         std::fs::create_dir_all(&self.root).map_err(|e| TrainError::io(&self.root, e))?;
+        self.recover()?;
         for (_, stale) in self.list(TMP_PREFIX)? {
             std::fs::remove_dir_all(&stale).map_err(|e| TrainError::io(&stale, e))?;
         }
@@ -51,11 +56,15 @@ impl CheckpointDir {
         }
         sync(&tmp)?;
         let dest = self.root.join(format!("{PREFIX}{step:08}"));
+        let old = self.root.join(format!("{OLD_PREFIX}{step:08}"));
         if dest.exists() {
-            std::fs::remove_dir_all(&dest).map_err(|e| TrainError::io(&dest, e))?;
+            std::fs::rename(&dest, &old).map_err(|e| TrainError::io(&dest, e))?;
         }
         std::fs::rename(&tmp, &dest).map_err(|e| TrainError::io(&dest, e))?;
         sync(&self.root)?;
+        if old.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+        }
         let all = self.list(PREFIX)?;
         for (_, old) in all.iter().take(all.len().saturating_sub(self.keep)) {
             std::fs::remove_dir_all(old).map_err(|e| TrainError::io(old, e))?;
@@ -63,12 +72,33 @@ impl CheckpointDir {
         Ok(dest)
     }
 
-    /// The newest complete checkpoint, if any.
+    /// The newest complete checkpoint, if any: a `step-N` directory, or the `.old-step-N` copy
+    /// of a replacement interrupted between its two renames (read where it is; the next save
+    /// puts it back). Changes nothing on disk, so it is safe beside a running trainer.
     pub fn latest(&self) -> Result<Option<(u64, PathBuf)>, TrainError> {
         if !self.root.exists() {
             return Ok(None);
         }
-        Ok(self.list(PREFIX)?.pop())
+        let mut all = self.list(PREFIX)?;
+        let orphans: Vec<(u64, PathBuf)> =
+            self.list(OLD_PREFIX)?.into_iter().filter(|(step, _)| !all.iter().any(|(s, _)| s == step)).collect();
+        all.extend(orphans);
+        all.sort();
+        Ok(all.pop())
+    }
+
+    /// Finishes an interrupted replacement: an `.old-step-N` whose `step-N` is in place is
+    /// deleted; one whose `step-N` is missing (a crash between the two renames) is put back.
+    fn recover(&self) -> Result<(), TrainError> {
+        for (step, old) in self.list(OLD_PREFIX)? {
+            let dest = self.root.join(format!("{PREFIX}{step:08}"));
+            if dest.exists() {
+                std::fs::remove_dir_all(&old).map_err(|e| TrainError::io(&old, e))?;
+            } else {
+                std::fs::rename(&old, &dest).map_err(|e| TrainError::io(&dest, e))?;
+            }
+        }
+        Ok(())
     }
 
     /// Directories named `prefix` + step, sorted by step.
@@ -105,4 +135,64 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| TrainError::Json { path: path.into(), source: e })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dir(name: &str) -> CheckpointDir {
+        let root = std::env::temp_dir().join(format!("rope-ext-ckpt-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        CheckpointDir::new(root, 1)
+    }
+
+    fn write_marker(text: &'static str) -> impl FnOnce(&Path) -> Result<(), TrainError> {
+        move |tmp| std::fs::write(tmp.join("marker"), text).map_err(|e| TrainError::io(tmp, e))
+    }
+
+    fn marker(path: &Path) -> String {
+        std::fs::read_to_string(path.join("marker")).unwrap()
+    }
+
+    /// A write that fails part-way (an error, or a panic as from a killed writer thread) never
+    /// touches the checkpoint already saved, and its debris is cleared by the next save.
+    #[test]
+    fn an_interrupted_write_leaves_the_previous_checkpoint() {
+        let d = dir("interrupted");
+        d.save(1, write_marker("one")).unwrap();
+        let failed = d.save(2, |tmp| {
+            std::fs::write(tmp.join("half"), "x").unwrap();
+            Err(TrainError::Data("disk full".into()))
+        });
+        assert!(failed.is_err());
+        let panicked = std::panic::catch_unwind(|| d.save(3, |_| panic!("killed mid-write")));
+        assert!(panicked.is_err());
+        let (step, path) = d.latest().unwrap().unwrap();
+        assert_eq!((step, marker(&path).as_str()), (1, "one"));
+        d.save(4, write_marker("four")).unwrap();
+        let names: Vec<String> = std::fs::read_dir(d.root())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["step-00000004".to_string()], "keep 1, no temporary left");
+        let _ = std::fs::remove_dir_all(d.root());
+    }
+
+    /// Saving a step again replaces it; a crash between moving the old copy aside and putting
+    /// the new one in place (simulated by leaving the moved copy) loses nothing.
+    #[test]
+    fn replacing_a_step_is_recoverable_at_every_point() {
+        let d = dir("replace");
+        d.save(5, write_marker("first")).unwrap();
+        let path = d.save(5, write_marker("second")).unwrap();
+        assert_eq!(marker(&path), "second");
+        std::fs::rename(&path, d.root().join(".old-step-00000005")).unwrap();
+        let (step, path) = d.latest().unwrap().unwrap();
+        assert_eq!((step, marker(&path).as_str()), (5, "second"));
+        d.save(6, write_marker("six")).unwrap();
+        assert!(d.root().join("step-00000006").exists());
+        assert!(!d.root().join(".old-step-00000005").exists(), "the next save finishes the replacement");
+        let _ = std::fs::remove_dir_all(d.root());
+    }
 }

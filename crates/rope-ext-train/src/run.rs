@@ -27,7 +27,7 @@ use rope_ext_core::methods::{
 };
 use rope_ext_core::{RopeConfig, RopeScaling};
 use rope_ext_model::burn::tensor::Device;
-use rope_ext_model::{Llama, Tokenizer};
+use rope_ext_model::{Llama, LlamaConfig, Tokenizer};
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::CheckpointDir;
@@ -102,9 +102,22 @@ pub struct RunConfig {
 }
 
 impl RunConfig {
-    /// Reads and validates a JSON run configuration.
+    /// Reads and validates a JSON run configuration. A value of the wrong type, a missing or
+    /// unknown field is a [`TrainError::Config`] naming the field by its path
+    /// (`train.epochs`); text that is not JSON is a [`TrainError::Json`].
     pub fn from_file(path: &Path) -> Result<Self, TrainError> {
-        let cfg: RunConfig = crate::checkpoint::read_json(path)?;
+        let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+        let cfg: RunConfig =
+            serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&text)).map_err(|e| {
+                // serde's path of the top level is `.` (a missing top-level field is named in
+                // the message).
+                let field = Some(e.path().to_string()).filter(|p| p != ".").unwrap_or_else(|| "run config".into());
+                let source = e.into_inner();
+                match source.classify() {
+                    serde_json::error::Category::Data => TrainError::config(field, source.to_string()),
+                    _ => TrainError::Json { path: path.into(), source },
+                }
+            })?;
         cfg.validate()?;
         Ok(cfg)
     }
@@ -158,10 +171,20 @@ pub fn training_samples(data_cfg: &DataConfig, tokenizer: &Tokenizer) -> Result<
         }
         DataFormat::Chat => data::read_chat(&data_cfg.corpus)?
             .iter()
-            .map(|pair| {
+            .enumerate()
+            .map(|(i, pair)| {
                 let mut response = tokenizer.encode(&pair.response)?;
                 response.extend(eot);
-                Ok(Sample::chat(&tokenizer.encode(&pair.prompt)?, &response, data_cfg.seq_len))
+                let sample = Sample::chat(&tokenizer.encode(&pair.prompt)?, &response, data_cfg.seq_len);
+                if sample.num_targets() == 0 {
+                    return Err(TrainError::Data(format!(
+                        "{}: pair {}: the prompt fills all {} tokens of data.seq_len, leaving no response to learn",
+                        data_cfg.corpus.display(),
+                        i + 1,
+                        data_cfg.seq_len
+                    )));
+                }
+                Ok(sample)
             })
             .collect::<Result<Vec<_>, TrainError>>()?,
     };
@@ -198,7 +221,11 @@ pub fn training_inputs(
         .iter()
         .flat_map(|s| {
             let pieces = s.tokens.chunks(original).zip(s.targets.chunks(original));
-            pieces.filter(|(t, _)| t.len() > 1).map(|(t, m)| Sample { tokens: t.to_vec(), targets: m.to_vec() })
+            // A piece with no target (all prompt, for chat samples) would add nothing but an
+            // empty batch; it is left out.
+            pieces
+                .filter(|(t, m)| t.len() > 1 && m[1..].iter().any(|&x| x))
+                .map(|(t, m)| Sample { tokens: t.to_vec(), targets: m.to_vec() })
         })
         .collect();
     Ok((train, samples))
@@ -217,10 +244,11 @@ pub struct RunOutcome {
 
 /// Executes a run into `out`: `run.json` (the configuration), `checkpoints/step-*`,
 /// `metrics.jsonl`, and when every step is done `model/`, the fine-tuned model as an HF
-/// directory with its tokenizer. If `out` already holds a checkpoint of this run, training
-/// resumes from the newest one (a different configuration is refused by the trainer's
-/// fingerprint check), so an interrupted run continues exactly. `max_steps` stops early (the
-/// run can be continued later); `device` is the plain device, training uses its autodiff form.
+/// directory with its tokenizer. If `out` already holds a checkpoint, training resumes from the
+/// newest one, so an interrupted run continues exactly; the configuration must then equal the
+/// saved `run.json` (anything else is refused before a file is touched). `max_steps` bounds the
+/// steps of this call (the run can be continued by another); `device` is the plain device,
+/// training uses its autodiff form.
 pub fn execute(
     cfg: &RunConfig,
     out: &Path,
@@ -229,21 +257,40 @@ pub fn execute(
     on_step: &mut dyn FnMut(&StepMetrics),
 ) -> Result<RunOutcome, TrainError> {
     cfg.validate()?;
-    std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
-    crate::checkpoint::write_json(&out.join("run.json"), cfg)?;
+    let saved_cfg = out.join("run.json");
+    let checkpoints = CheckpointDir::new(out.join("checkpoints"), 2);
+    let latest = if out.exists() { checkpoints.latest()? } else { None };
+    if latest.is_some() {
+        let saved: RunConfig = crate::checkpoint::read_json(&saved_cfg)?;
+        if &saved != cfg {
+            return Err(TrainError::Checkpoint {
+                path: saved_cfg,
+                problem: "the checkpoints here belong to another run configuration".into(),
+            });
+        }
+    }
     let tokenizer_file = cfg.tokenizer.clone().unwrap_or_else(|| cfg.model.join("tokenizer.json"));
     let tokenizer = Tokenizer::from_file(&tokenizer_file)?;
-    let device = device.clone().autodiff();
-    let mut model = Llama::load(&cfg.model, &device)?;
-    let original = model.config.rope.context().max_position_embeddings;
-    apply_method(&mut model, &cfg.rope, cfg.max_position_embeddings)?;
-    let (train, samples) = training_inputs(&cfg.rope, &cfg.train, training_samples(&cfg.data, &tokenizer)?, original)?;
-    let checkpoints = CheckpointDir::new(out.join("checkpoints"), 2);
-    let mut trainer = match checkpoints.latest()? {
-        Some((_, dir)) => Trainer::resume(&dir, samples, train, &device)?,
-        None => Trainer::new(model, samples, train)?,
+    let base = LlamaConfig::from_file(&cfg.model.join("config.json"))?;
+    let original = match &cfg.rope {
+        RopeScaling::E2Llm(E2Llm { original_max_position_embeddings: Some(n), .. }) => *n,
+        _ => base.rope.context().max_position_embeddings,
     };
-    trainer.run(max_steps, Some(&checkpoints), Some(&out.join("metrics.jsonl")), on_step)?;
+    let (train, samples) = training_inputs(&cfg.rope, &cfg.train, training_samples(&cfg.data, &tokenizer)?, original)?;
+    let device = device.clone().autodiff();
+    let mut trainer = match latest {
+        Some((_, dir)) => Trainer::resume(&dir, samples, train, &device)?,
+        None => {
+            let mut model = Llama::load(&cfg.model, &device)?;
+            apply_method(&mut model, &cfg.rope, cfg.max_position_embeddings)?;
+            let trainer = Trainer::new(model, samples, train)?;
+            std::fs::create_dir_all(out).map_err(|e| TrainError::io(out, e))?;
+            crate::checkpoint::write_json(&saved_cfg, cfg)?;
+            trainer
+        }
+    };
+    let until = max_steps.map(|n| trainer.step() + n);
+    trainer.run(until, Some(&checkpoints), Some(&out.join("metrics.jsonl")), on_step)?;
     let (step, total_steps) = (trainer.step(), trainer.total_steps());
     let model = (step == total_steps)
         .then(|| {

@@ -141,7 +141,8 @@ pub struct Candidate {
     pub start_tokens: usize,
 }
 
-/// A candidate and its fitness (non-finite fitness is stored as +∞).
+/// A candidate and its fitness (a non-finite fitness, e.g. a perplexity that overflowed, is
+/// stored as [`f64::MAX`]: the worst value, and one JSON can hold, so a saved search reloads).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scored {
     /// The candidate.
@@ -340,7 +341,7 @@ impl SearchState {
             Some(&f) => f,
             None => {
                 let f = fitness(&c)?;
-                let f = if f.is_finite() { f } else { f64::INFINITY };
+                let f = if f.is_finite() { f } else { f64::MAX };
                 self.cache.insert(key, f);
                 f
             }
@@ -518,6 +519,32 @@ mod tests {
         let b = resumed.run(&mut synthetic, Some(&file), &mut |_| {}).unwrap();
         assert_eq!(a, b);
         assert_eq!(whole.population, resumed.population);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A candidate whose fitness is not finite (a diverged perplexity) is saved and reloaded
+    /// like any other: the search state stays valid JSON.
+    #[test]
+    fn a_search_with_non_finite_fitness_saves_and_reloads() {
+        let dir = std::env::temp_dir().join(format!("rope-ext-search-nan-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("state.json");
+        let mut s = SearchState::new(SearchConfig { iterations: 2, ..small() }, 32, 10_000.0, 256, 4.0).unwrap();
+        let mut calls = 0;
+        let mut f = |c: &Candidate| {
+            calls += 1;
+            if calls % 3 == 0 {
+                Ok(f64::NAN)
+            } else if calls % 3 == 1 {
+                Ok(f64::INFINITY)
+            } else {
+                synthetic(c)
+            }
+        };
+        s.run(&mut f, Some(&file), &mut |_| {}).unwrap();
+        let back = SearchState::load(&file).unwrap();
+        assert_eq!(back.population, s.population);
+        assert!(back.population.iter().all(|m| m.fitness.is_finite()));
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -90,6 +90,9 @@ fn malformed_run_configs_name_the_field() {
         (good.replace("\"linear\"", "\"lineer\""), "lineer"),
         (good.replace("{\"corpus\": \"c.jsonl.gz\"}", "{\"corpus\": \"c\", \"samples\": 0}"), "data.samples"),
         (good.replace("\"epochs\": 2", "\"schedule\": {\"lr\": -1.0}"), "train.schedule.lr"),
+        (good.replace("\"epochs\": 2", "\"epochs\": \"two\""), "train.epochs"),
+        (good.replace("\"factor\": 4.0", "\"factor\": \"4\""), "rope"),
+        (good.replace("{\"corpus\": \"c.jsonl.gz\"}", "{\"corpus\": \"c\", \"format\": \"csv\"}"), "data.format"),
     ];
     let path = dir.join("run.json");
     std::fs::write(&path, good).unwrap();
@@ -100,8 +103,9 @@ fn malformed_run_configs_name_the_field() {
         std::fs::write(&path, &text).unwrap();
         let err = RunConfig::from_file(&path).unwrap_err();
         match &err {
-            TrainError::Config { field: f, .. } => assert_eq!(f, field),
-            TrainError::Json { source, .. } => assert!(source.to_string().contains(field), "{source}"),
+            TrainError::Config { field: f, problem } => {
+                assert!(f == field || problem.contains(field), "{f}: {problem}")
+            }
             other => panic!("{field}: {other}"),
         }
     }

@@ -2,7 +2,7 @@
 //!
 //! The test re-runs its own binary as a child that trains and checkpoints in a loop
 //! (`ROPE_EXT_KILL9_CHILD` set), kills it with SIGKILL after a random delay, and checks that
-//! the newest `step-*` directory resumes; repeated at several delays.
+//! the newest `step-*` directory resumes; repeated at ten seeded random delays.
 
 mod common;
 
@@ -47,8 +47,11 @@ fn checkpoints_survive_kill_9() {
     let _ = std::fs::remove_dir_all(&root);
     let exe = std::env::current_exe().unwrap();
     let mut last_step = 0;
-    // Delays spread over start-up, training and writing, in milliseconds.
-    for delay in [700u64, 900, 1100, 1300, 1500, 1750, 2000, 2300] {
+    // Kill times drawn at random (seeded, so a failure can be replayed) over start-up,
+    // training and writing, in milliseconds; each child resumes where the last one was killed.
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
+    let delays: Vec<u64> = (0..10).map(|_| rand::RngExt::random_range(&mut rng, 600..2400)).collect();
+    for delay in delays {
         let mut c = Command::new(&exe)
             .args(["--exact", "checkpoints_survive_kill_9", "--nocapture", "--test-threads", "1"])
             .env(CHILD, &root)
