@@ -41,4 +41,17 @@ pub enum EntropyError {
         /// The supremum (`ln` of the number of unmasked logits), approached as the scale shrinks.
         max: f64,
     },
+    /// The target lies inside the reachable range, but so close to one end that it needs a
+    /// scale outside the solver's bracket (or finer than f64 resolves).
+    #[error(
+        "target entropy {target} nats not reached within the solver's scale bracket: closest {closest} at scale {scale}"
+    )]
+    NotReached {
+        /// The requested entropy.
+        target: f64,
+        /// The closest entropy found.
+        closest: f64,
+        /// The scale that gave it.
+        scale: f64,
+    },
 }

@@ -6,7 +6,9 @@
 //! as `t → 0` and to `ln k` (k keys tied at the maximum) as `t → ∞`; a target outside
 //! `(ln k, ln n)` is [`EntropyError::Unreachable`]. The solver brackets `ln t` in
 //! `[−MAX_LOG_SCALE, MAX_LOG_SCALE]` and bisects until the entropy is within
-//! [`ENTROPY_TOLERANCE`] of the target.
+//! [`ENTROPY_TOLERANCE`] of the target; a target it cannot reach inside that bracket (logits
+//! so far apart that only a scale below `e^−60` spreads the attention) is
+//! [`EntropyError::NotReached`], never a silent approximation.
 
 use crate::error::EntropyError;
 use crate::row::{RowMask, scaled_entropy};
@@ -63,5 +65,8 @@ pub fn solve_logit_scale(logits: &[f32], target: f64, mask: RowMask<'_>) -> Resu
         if hm > target { lo = mid } else { hi = mid }
     }
     best.evaluations = evaluations;
+    if (best.entropy - target).abs() > ENTROPY_TOLERANCE {
+        return Err(EntropyError::NotReached { target, closest: best.entropy, scale: best.scale });
+    }
     Ok(best)
 }

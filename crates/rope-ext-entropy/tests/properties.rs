@@ -109,6 +109,10 @@ fn unreachable_targets_are_errors() {
     assert!(matches!(solve_logit_scale(&[1.0; 3], 0.5, RowMask::NONE), Err(EntropyError::Unreachable { .. })));
     let equal = solve_logit_scale(&[1.0; 3], 3f64.ln(), RowMask::NONE).unwrap();
     assert!((equal.entropy - 3f64.ln()).abs() <= ENTROPY_TOLERANCE);
+    // Inside (0, ln 2), but logits 1e30 apart need a scale below e^−60 to spread attention
+    // at all: the solver says so instead of returning its closest point.
+    let edge = solve_logit_scale(&[0.0, 1e30], 0.5, RowMask::NONE);
+    assert!(matches!(edge, Err(EntropyError::NotReached { .. })), "{edge:?}");
 }
 
 #[test]
