@@ -69,8 +69,8 @@ pub trait RecomputingAttention: Backend {
 }
 
 /// The two passes of the recomputing attention on a backend: the forward that also returns
-/// the row log-sum-exps the backward needs, and the backward. The backend-generic [`forward`]
-/// and [`backward`] by default; on flex, kernels over host memory ([`crate::flex_attention`]).
+/// the row log-sum-exps the backward needs, and the backward. The backend-generic `forward`
+/// and `backward` by default; on flex, kernels over host memory (the `flex_attention` module).
 pub trait AttentionKernel: Backend {
     /// `(O, L)`: `[b, h, n_q, d]` output and `[b, h, n_q, 1]` log-sum-exps.
     fn forward_with_lse(
@@ -84,7 +84,7 @@ pub trait AttentionKernel: Backend {
     }
 
     /// `(dQ, dK, dV)` from the saved forward and the output gradient `dO`: the backend-generic
-    /// [`backward`] by default, one kernel over host memory on flex.
+    /// `backward` by default, one kernel over host memory on flex.
     #[allow(clippy::too_many_arguments)]
     fn recompute_grads(
         q: FloatTensor<Self>,
