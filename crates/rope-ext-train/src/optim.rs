@@ -147,6 +147,15 @@ impl ModuleVisitor for Collect<'_> {
     }
 }
 
+/// `clip_grad_norm_`'s factor: `min(1, max / (N + 1e-6))` for a global norm `N`, 1 without a
+/// maximum.
+fn clip_factor(max_grad_norm: Option<f64>, norm: f64) -> f64 {
+    match max_grad_norm {
+        Some(max) => (max / (norm + CLIP_EPS)).min(1.0),
+        None => 1.0,
+    }
+}
+
 /// First and second moments of one parameter, flattened.
 #[derive(Debug, Clone)]
 struct Moments {
@@ -186,10 +195,7 @@ impl AdamW {
     /// learning rate `lr` to `weights`; empties `grads`.
     pub fn step(&mut self, weights: LlamaWeights, grads: &mut GradientBuffer, lr: f64) -> (LlamaWeights, StepReport) {
         let norm = grads.global_norm();
-        let clip_factor = match self.config.max_grad_norm {
-            Some(max) => (max / (norm + CLIP_EPS)).min(1.0),
-            None => 1.0,
-        };
+        let clip_factor = clip_factor(self.config.max_grad_norm, norm);
         self.step += 1;
         let mut mapper = Update {
             path: Vec::new(),
@@ -375,11 +381,12 @@ mod tests {
         let mut moments: Vec<Option<Moments>> = vec![None, None];
         for (t, step) in g["steps"].as_array().unwrap().iter().enumerate() {
             let grads: Vec<Tensor<1>> = names.iter().map(|k| tensor(vec(&step["grads"][k]))).collect();
-            let sums: Vec<f64> =
-                grads.iter().map(|x| to_host(x.clone()).iter().map(|&v| f64::from(v).powi(2)).sum()).collect();
-            let norm = sums.iter().sum::<f64>().sqrt();
+            // The trainer's own buffer and clipping rule, as `AdamW::step` uses them.
+            let buffer =
+                GradientBuffer { grads: names.iter().map(|k| k.to_string()).zip(grads.iter().cloned()).collect() };
+            let norm = buffer.global_norm();
             assert!((norm - step["total_norm"].as_f64().unwrap()).abs() < 1e-5 * norm);
-            let clip = (1.0 / (norm + CLIP_EPS)).min(1.0);
+            let clip = clip_factor(config.max_grad_norm, norm);
             let lr = step["lr"].as_f64().unwrap();
             for i in 0..2 {
                 let h = Hyper { config, step: t as u64 + 1, lr, clip, decays: true };
