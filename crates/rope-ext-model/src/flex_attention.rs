@@ -90,32 +90,8 @@ fn query_block(
         let k1 = (k0 + kc).min(last_key);
         let n = k1 - k0;
         let s = &mut s[..rows * n];
-        // S = scale · Q Kᵀ: Q rows × d (row-major), Kᵀ read from K's rows (column stride d).
-        // SAFETY: every pointer covers `rows × d`, `d × n` and `rows × n` elements with the
-        // strides given, inside the slices borrowed above; `s` does not alias `q` or `k`.
-        unsafe {
-            gemm::gemm(
-                rows,
-                n,
-                d,
-                s.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                q.as_ptr(),
-                1,
-                d as isize,
-                k[k0 * d..].as_ptr(),
-                d as isize,
-                1,
-                0.0,
-                scale,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        // S = scale · Q Kᵀ.
+        gemm_nt(rows, n, d, q, &k[k0 * d..k1 * d], s, scale, false);
         for (i, row) in s.chunks_mut(n).enumerate() {
             let visible = (tiling.offset + q0 + i + 1).saturating_sub(k0).min(n);
             row[visible..].fill(f32::NEG_INFINITY);
@@ -129,31 +105,7 @@ fn query_block(
             m[i] = m_new;
         }
         // A += P V_j.
-        // SAFETY: `rows × n`, `n × d` and `rows × d` elements in row-major order, inside the
-        // borrowed slices; `out` does not alias `s` or `v`.
-        unsafe {
-            gemm::gemm(
-                rows,
-                d,
-                n,
-                out.as_mut_ptr(),
-                1,
-                d as isize,
-                true,
-                s.as_ptr(),
-                1,
-                n as isize,
-                v[k0 * d..].as_ptr(),
-                1,
-                d as isize,
-                1.0,
-                1.0,
-                false,
-                false,
-                false,
-                gemm::Parallelism::None,
-            );
-        }
+        gemm_nn(rows, d, n, s, &v[k0 * d..k1 * d], out);
     }
     for i in 0..rows {
         let inv = 1.0 / l[i];
@@ -274,8 +226,41 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// row-major.
 #[allow(clippy::too_many_arguments)]
 fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32], alpha: f32, accumulate: bool) {
-    debug_assert!(a.len() >= m * k && b.len() >= n * k && dst.len() >= m * n);
-    // SAFETY: the slices hold `m × k`, `n × k` and `m × n` elements with the strides given;
+    strided_gemm(dst, [m, n, k], accumulate, alpha, (a, 1, k), (b, k, 1));
+}
+
+/// `dst (m × n) += A B`, `A` `m × k`, `B` `k × n`, row-major.
+fn gemm_nn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
+    strided_gemm(dst, [m, n, k], true, 1.0, (a, 1, k), (b, 1, n));
+}
+
+/// `dst (m × n) += Aᵀ B`, `A` `k × m`, `B` `k × n`, row-major.
+fn gemm_tn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
+    strided_gemm(dst, [m, n, k], true, 1.0, (a, m, 1), (b, 1, n));
+}
+
+/// `dst (m × n, row-major) = dst·[accumulate] + alpha · A B` for `A` (`m × k`) and `B`
+/// (`k × n`) given as `(slice, column stride, row stride)`, on the calling thread.
+///
+/// # Panics
+/// If an operand's last element lies outside its slice (the bound that makes the call sound).
+fn strided_gemm(
+    dst: &mut [f32],
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+    alpha: f32,
+    (a, a_cs, a_rs): (&[f32], usize, usize),
+    (b, b_cs, b_rs): (&[f32], usize, usize),
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let fits = |len: usize, rows: usize, cols: usize, cs: usize, rs: usize| (rows - 1) * rs + (cols - 1) * cs < len;
+    assert!(
+        fits(a.len(), m, k, a_cs, a_rs) && fits(b.len(), k, n, b_cs, b_rs) && fits(dst.len(), m, n, 1, n),
+        "gemm operands out of bounds: m {m}, n {n}, k {k}"
+    );
+    // SAFETY: the assertion above keeps every element the strides address inside its slice;
     // `dst` is a unique borrow, so it aliases neither input.
     unsafe {
         gemm::gemm(
@@ -287,71 +272,13 @@ fn gemm_nt(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32], 
             n as isize,
             accumulate,
             a.as_ptr(),
-            1,
-            k as isize,
+            a_cs as isize,
+            a_rs as isize,
             b.as_ptr(),
-            k as isize,
-            1,
+            b_cs as isize,
+            b_rs as isize,
             1.0,
             alpha,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
-/// `dst (m × n) += A B`, `A` `m × k`, `B` `k × n`, row-major.
-fn gemm_nn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
-    debug_assert!(a.len() >= m * k && b.len() >= k * n && dst.len() >= m * n);
-    // SAFETY: as in `gemm_nt`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            a.as_ptr(),
-            1,
-            k as isize,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
-}
-
-/// `dst (m × n) += Aᵀ B`, `A` `k × m`, `B` `k × n`, row-major.
-fn gemm_tn(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], dst: &mut [f32]) {
-    debug_assert!(a.len() >= k * m && b.len() >= k * n && dst.len() >= m * n);
-    // SAFETY: as in `gemm_nt`.
-    unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            true,
-            a.as_ptr(),
-            m as isize,
-            1,
-            b.as_ptr(),
-            1,
-            n as isize,
-            1.0,
-            1.0,
             false,
             false,
             false,
