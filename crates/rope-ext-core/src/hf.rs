@@ -22,6 +22,9 @@
 //! object holding the full method; [`read_config`] prefers `rope_ext` when present, so a written
 //! fragment reads back to the same [`Rope`]. Our extension type names (`eabf`, `dynamic_yarn` /
 //! `dynamic-yarn`, `ntk_aware`, `abf`, `e2llm`) are also accepted in `rope_scaling`.
+//!
+//! The pair layout is half-split (HF `rotate_half`) unless a top-level `"rope_interleave": true`
+//! selects interleaved pairs ([`INTERLEAVE_KEY`]); it is written back the same way.
 
 use serde_json::{Map, Value, json};
 
@@ -200,7 +203,7 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
         rope_theta,
         max_position_embeddings,
         scaling,
-        layout: PairLayout::HalfSplit,
+        layout: pair_layout(top)?,
     })?;
     match top.get(EXTENSION_KEY) {
         None | Some(Value::Null) => Ok(hf),
@@ -210,6 +213,20 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
             check_extension_agrees(&hf, &ours)?;
             Ok(ours)
         }
+    }
+}
+
+/// The top-level key that selects interleaved pairs, named as in transformers'
+/// `DeepseekV3Config` (whose checkpoints store interleaved q/k rows). transformers' LLaMA-family
+/// models ignore it and always rotate half-split pairs.
+pub const INTERLEAVE_KEY: &str = "rope_interleave";
+
+/// [`PairLayout::Interleaved`] when `rope_interleave` is `true`, else half-split.
+fn pair_layout(top: &Map<String, Value>) -> Result<PairLayout, RopeError> {
+    match top.get(INTERLEAVE_KEY) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => Ok(PairLayout::HalfSplit),
+        Some(Value::Bool(true)) => Ok(PairLayout::Interleaved),
+        Some(v) => Err(wrong_type(INTERLEAVE_KEY, "a boolean", v)),
     }
 }
 
@@ -345,6 +362,9 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
     let mut out = Map::new();
     out.insert("max_position_embeddings".into(), json!(cfg.max_position_embeddings));
     out.insert("head_dim".into(), json!(cfg.head_dim));
+    if cfg.layout == PairLayout::Interleaved {
+        out.insert(INTERLEAVE_KEY.into(), json!(true));
+    }
     let partial = (cfg.partial_rotary_factor != 1.0).then(|| json!(cfg.partial_rotary_factor));
     match form {
         HfForm::V5 => {

@@ -13,6 +13,9 @@
 //! the same running quantities as `rope_ext_entropy::StreamingEntropy` (`H = ln l − w/l` with
 //! `w = Σ e^(s−m)(s−m)`, rescaled when `m` grows), so the chunked path still never builds the
 //! full matrix. The hook is off by default and costs nothing when off.
+//!
+//! Every path honours a sliding window (`AttentionCall::window`, see [`crate::recompute`] for
+//! the rule); the fused kernel has none, so a call whose window masks a key runs chunked.
 
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
@@ -86,18 +89,28 @@ pub(crate) struct AttentionCall<'a> {
     pub offset: usize,
     /// `1/√d` (times any softmax multiplier).
     pub scale: f64,
+    /// Sliding window `W` (keys `j` with `p − W < j ≤ p` visible to the query at key position
+    /// `p`); `None` when it masks nothing in this call.
+    pub window: Option<usize>,
     /// Layer index, for the hook.
     pub layer: usize,
     /// The hook, when collecting.
     pub hook: Option<&'a mut EntropyHook>,
 }
 
-/// `true` where key `j` is in the future of query `i`: `j > offset + i`, for queries
-/// `q0..q0+nq` and keys `k0..k0+nk`.
-fn causal_mask(q0: usize, nq: usize, k0: usize, nk: usize, device: &Device) -> Tensor<4, Bool> {
+/// `true` where key `j` is hidden from query `i`, for queries `q0..q0+nq` and keys
+/// `k0..k0+nk` (positions among the keys): in its future (`j > i`) or, with a window `W`,
+/// behind it (`i − j ≥ W`).
+fn causal_mask(q0: usize, nq: usize, k0: usize, nk: usize, window: Option<usize>, device: &Device) -> Tensor<4, Bool> {
     let shift = q0 as i64 - k0 as i64;
     // tril_mask marks elements above the `shift`-th diagonal: exactly j - i > shift.
-    Tensor::<2, Bool>::tril_mask([nq, nk], shift, device).unsqueeze::<4>()
+    let future = Tensor::<2, Bool>::tril_mask([nq, nk], shift, device);
+    let mask = match window {
+        // triu_mask marks elements below the `shift − W + 1`-th diagonal: j - i ≤ shift − W.
+        Some(w) => future.bool_or(Tensor::<2, Bool>::triu_mask([nq, nk], shift - w as i64 + 1, device)),
+        None => future,
+    };
+    mask.unsqueeze::<4>()
 }
 
 /// Runs attention; returns `[b, h, n_q, d]`.
@@ -110,13 +123,15 @@ pub(crate) fn attend(call: AttentionCall<'_>, imp: AttentionImpl) -> Tensor<4> {
         // Under autodiff burn's kernel falls back to the materialised matrix on every backend
         // (libtorch: 207 tokens/s and 5.0 GB for forward + backward at 2,048 tokens of the
         // 30M benchmark model, against 630 tokens/s and 1.7 GB for the recomputing path).
-        AttentionImpl::Fused if call.hook.is_none() && call.offset == 0 && !call.q.device().is_autodiff() => {
+        AttentionImpl::Fused
+            if call.hook.is_none() && call.offset == 0 && call.window.is_none() && !call.q.device().is_autodiff() =>
+        {
             fused(call)
         }
         AttentionImpl::Fused => attend(call, AttentionImpl::CHUNKED),
         AttentionImpl::Reference => reference(call),
         AttentionImpl::Chunked { query_block, key_chunk } if call.hook.is_none() => {
-            let tiling = Tiling { query_block, key_chunk, offset: call.offset };
+            let tiling = Tiling { query_block, key_chunk, offset: call.offset, window: call.window };
             causal_attention(call.q, call.k, call.v, call.scale, tiling)
         }
         AttentionImpl::Chunked { query_block, key_chunk } => chunked(call, query_block.max(1), key_chunk.max(1)),
@@ -133,7 +148,7 @@ fn reference(call: AttentionCall<'_>) -> Tensor<4> {
     let [_, _, nq, _] = call.q.dims();
     let [_, _, nk, _] = call.k.dims();
     let device = call.q.device();
-    let mask = causal_mask(call.offset, nq, 0, nk, &device);
+    let mask = causal_mask(call.offset, nq, 0, nk, call.window, &device);
     let scores = call.q.matmul(call.k.swap_dims(2, 3)) * call.scale;
     let scores = scores.mask_fill(mask.clone(), f32::NEG_INFINITY);
     if let Some(hook) = call.hook {
@@ -156,16 +171,18 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
     for q0 in (0..nq).step_by(query_block) {
         let q1 = (q0 + query_block).min(nq);
         let q = call.q.clone().slice([0..b, 0..h, q0..q1, 0..d]);
-        let last_key = (call.offset + q1).min(nk); // keys 0..last_key are visible to some query
+        let last_key = (call.offset + q1).min(nk); // keys first_key..last_key are visible to some query
+        let first_key = call.window.map_or(0, |w| (call.offset + q0 + 1).saturating_sub(w));
         let mut m: Option<Tensor<4>> = None;
         let (mut l, mut acc, mut w) = (None::<Tensor<4>>, None::<Tensor<4>>, None::<Tensor<4>>);
-        for k0 in (0..last_key).step_by(key_chunk) {
+        for k0 in (first_key..last_key).step_by(key_chunk) {
             let k1 = (k0 + key_chunk).min(last_key);
             let k = call.k.clone().slice([0..b, 0..h, k0..k1, 0..d]);
             let v = call.v.clone().slice([0..b, 0..h, k0..k1, 0..d]);
             let mut s = q.clone().matmul(k.swap_dims(2, 3)) * call.scale;
-            let needs_mask = k1 > call.offset + q0 + 1;
-            let mask = needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, &device));
+            let behind_window = call.window.is_some_and(|w| k0 + w < call.offset + q1);
+            let needs_mask = k1 > call.offset + q0 + 1 || behind_window;
+            let mask = needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, call.window, &device));
             if let Some(mask) = &mask {
                 s = s.mask_fill(mask.clone(), f32::NEG_INFINITY);
             }
@@ -174,6 +191,8 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
                 None => chunk_max,
                 Some(m) => m.clone().max_pair(chunk_max),
             };
+            // With a window a row may see no key of this chunk: keep its maximum finite.
+            let m_new = if call.window.is_some() { m_new.clamp_min(-f32::MAX) } else { m_new };
             let shifted = s - m_new.clone();
             let p = shifted.clone().exp();
             let p_sum = p.clone().sum_dim(3);

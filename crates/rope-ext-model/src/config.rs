@@ -35,8 +35,11 @@ pub struct LlamaConfig {
     pub o_bias: bool,
     /// Biases in the MLP.
     pub mlp_bias: bool,
-    /// The RoPE specification (method, base, dimensions).
+    /// The RoPE specification (method, base, dimensions, pair layout).
     pub rope: Rope,
+    /// Per layer, the sliding window `W` of its attention (`None`: full causal attention).
+    /// See [`sliding_windows`] for the keys it is read from.
+    pub sliding_windows: Vec<Option<usize>>,
     /// Beginning-of-sequence token, if any.
     pub bos_token_id: Option<u32>,
     /// End-of-sequence token(s).
@@ -72,9 +75,10 @@ impl LlamaConfig {
         if !["llama", "mistral", "qwen2", "smollm2"].contains(&model_type.as_str()) {
             return Err(ModelError::Config {
                 field: "model_type",
-                problem: format!("is `{model_type}`; supported: llama, mistral, qwen2"),
+                problem: format!("is `{model_type}`; supported: llama, mistral, qwen2, smollm2"),
             });
         }
+        check_hidden_act(&raw)?;
         let hidden_size = req_usize(&raw, "hidden_size")?;
         let num_attention_heads = req_usize(&raw, "num_attention_heads")?;
         let num_key_value_heads = opt_usize(&raw, "num_key_value_heads")?.unwrap_or(num_attention_heads);
@@ -99,15 +103,17 @@ impl LlamaConfig {
             None | Some(Value::Null) => None,
             Some(v) => Some(token(v, "bos_token_id")?),
         };
+        let num_hidden_layers = req_usize(&raw, "num_hidden_layers")?;
         let config = LlamaConfig {
             vocab_size: req_usize(&raw, "vocab_size")?,
             hidden_size,
             intermediate_size: req_usize(&raw, "intermediate_size")?,
-            num_hidden_layers: req_usize(&raw, "num_hidden_layers")?,
+            num_hidden_layers,
+            sliding_windows: sliding_windows(&raw, &model_type, num_hidden_layers)?,
             num_attention_heads,
             num_key_value_heads,
             head_dim,
-            rms_norm_eps: opt_f64(&raw, "rms_norm_eps")?.unwrap_or(1e-6),
+            rms_norm_eps: rms_norm_eps(&raw)?,
             tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(false),
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
@@ -172,6 +178,88 @@ impl LlamaConfig {
     }
 }
 
+/// The activations of the MLP gate this decoder implements: SiLU, under both of transformers'
+/// names (`ACT2FN["silu"]` and `ACT2FN["swish"]` are both `nn.SiLU`).
+pub const SUPPORTED_HIDDEN_ACTS: [&str; 2] = ["silu", "swish"];
+
+/// `hidden_act` (default `silu`, as in `LlamaConfig`): anything else is an error, never a
+/// silent SiLU.
+fn check_hidden_act(raw: &Map<String, Value>) -> Result<(), ModelError> {
+    match raw.get("hidden_act") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(a)) if SUPPORTED_HIDDEN_ACTS.contains(&a.as_str()) => Ok(()),
+        Some(v) => Err(bad("hidden_act", "is not implemented (supported: silu, swish)", v)),
+    }
+}
+
+/// `rms_norm_eps` (default 1e-6, as in `LlamaConfig`): finite and positive.
+fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
+    match raw.get("rms_norm_eps") {
+        None | Some(Value::Null) => Ok(1e-6),
+        Some(v) => match v.as_f64() {
+            Some(eps) if eps.is_finite() && eps > 0.0 => Ok(eps),
+            _ => Err(bad("rms_norm_eps", "must be a finite number > 0", v)),
+        },
+    }
+}
+
+/// Per layer, the sliding window of its attention, as transformers 5.23 decides it:
+///
+/// - `layer_types` when present (`"sliding_attention"` → `sliding_window`, `"full_attention"`
+///   → none; the list must have one entry per layer);
+/// - otherwise Mistral: `sliding_window` (or `null`) on every layer; Qwen2: with
+///   `use_sliding_window`, `sliding_window` on layers `≥ max_window_layers` (default 28);
+/// - LLaMA has no sliding window (transformers' `LlamaConfig` ignores the key, and so do we).
+///
+/// A window must be a positive integer.
+pub fn sliding_windows(
+    raw: &Map<String, Value>,
+    model_type: &str,
+    layers: usize,
+) -> Result<Vec<Option<usize>>, ModelError> {
+    if model_type == "llama" || model_type == "smollm2" {
+        return Ok(vec![None; layers]);
+    }
+    let window = match raw.get("sliding_window") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(w) if w >= 1 => Some(usize::try_from(w).map_err(|_| bad("sliding_window", "is too large", v))?),
+            _ => return Err(bad("sliding_window", "must be a positive integer or null", v)),
+        },
+    };
+    if let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) {
+        let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
+        if types.len() != layers {
+            return Err(ModelError::Config {
+                field: "layer_types",
+                problem: format!("has {} entries for num_hidden_layers {layers}", types.len()),
+            });
+        }
+        return types
+            .iter()
+            .map(|t| match t.as_str() {
+                Some("full_attention") => Ok(None),
+                Some("sliding_attention") => window.map(Some).ok_or(ModelError::Config {
+                    field: "sliding_window",
+                    problem: "is missing, but layer_types has sliding_attention layers".into(),
+                }),
+                _ => Err(bad("layer_types", "entries must be full_attention or sliding_attention", t)),
+            })
+            .collect();
+    }
+    let first_sliding = match model_type {
+        "qwen2" if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) => {
+            opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS)
+        }
+        "qwen2" => layers,
+        _ => 0,
+    };
+    Ok((0..layers).map(|l| if l >= first_sliding { window } else { None }).collect())
+}
+
+/// `Qwen2Config.max_window_layers`'s default.
+const QWEN2_MAX_WINDOW_LAYERS: usize = 28;
+
 fn bad(field: &'static str, problem: &str, v: &Value) -> ModelError {
     ModelError::Config { field, problem: format!("{problem}, got {v}") }
 }
@@ -189,13 +277,6 @@ fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usi
 
 fn req_usize(raw: &Map<String, Value>, field: &'static str) -> Result<usize, ModelError> {
     opt_usize(raw, field)?.ok_or(ModelError::Config { field, problem: "is missing".into() })
-}
-
-fn opt_f64(raw: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, ModelError> {
-    match raw.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| bad(field, "must be a number", v)),
-    }
 }
 
 fn opt_bool(raw: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ModelError> {

@@ -5,6 +5,10 @@
 //! then `O_i = A/l` and `L_i = m + ln l`. The same algorithm as the backend-generic forward in
 //! [`crate::recompute`], without its per-operation tensors: on flex those allocations, copies and
 //! scalar `expf` calls took about half the time of a long forward pass.
+//!
+//! With a sliding window ([`Tiling::window`]) each row's visible keys are
+//! `first_key(i)..=offset + i`; key chunks older than a block's window are not visited, and a
+//! row that sees no key of a chunk contributes nothing from it.
 
 use burn::backend::flex::FlexTensor;
 use burn::backend::{DType, TensorData, TensorMetadata};
@@ -81,22 +85,29 @@ fn query_block(
     let rows = q.len() / d;
     let nk = k.len() / d;
     let last_key = (tiling.offset + q0 + rows).min(nk);
-    let kc = tiling.key_chunk.min(last_key);
+    let first_key = tiling.first_key(q0);
+    let kc = tiling.key_chunk.min(last_key - first_key);
     let mut s = vec![0.0f32; rows * kc];
     let mut m = vec![f32::NEG_INFINITY; rows];
     let mut l = vec![0.0f32; rows];
     out.fill(0.0);
-    for k0 in (0..last_key).step_by(kc) {
+    for k0 in (first_key..last_key).step_by(kc) {
         let k1 = (k0 + kc).min(last_key);
         let n = k1 - k0;
         let s = &mut s[..rows * n];
         // S = scale · Q Kᵀ.
         gemm_nt(rows, n, d, q, &k[k0 * d..k1 * d], s, scale, false);
         for (i, row) in s.chunks_mut(n).enumerate() {
-            let visible = (tiling.offset + q0 + i + 1).saturating_sub(k0).min(n);
-            row[visible..].fill(f32::NEG_INFINITY);
-            let chunk_max = row[..visible].iter().fold(f32::NEG_INFINITY, |a, &x| if x > a { x } else { a });
+            let (lo, hi) = visible(tiling, q0 + i, k0, n);
+            row[..lo].fill(f32::NEG_INFINITY);
+            row[hi..].fill(f32::NEG_INFINITY);
+            let chunk_max = row[lo..hi].iter().fold(f32::NEG_INFINITY, |a, &x| if x > a { x } else { a });
             let m_new = if chunk_max > m[i] { chunk_max } else { m[i] };
+            if m_new == f32::NEG_INFINITY {
+                // Nothing visible yet (only with a window): P = 0 for this row.
+                row.fill(0.0);
+                continue;
+            }
             let correction = if m[i] == f32::NEG_INFINITY { 0.0 } else { (m[i] - m_new).exp() };
             if correction != 1.0 {
                 out[i * d..(i + 1) * d].iter_mut().for_each(|a| *a *= correction);
@@ -181,7 +192,7 @@ impl HeadGrads<'_> {
     fn run(&self, dq: &mut [f32], dk: &mut [f32], dv: &mut [f32]) {
         let d = self.d;
         let (nq, nk) = (self.q.len() / d, self.k.len() / d);
-        let Tiling { query_block, key_chunk, offset } = self.tiling;
+        let Tiling { query_block, key_chunk, offset, .. } = self.tiling;
         let (qb, kc) = (query_block.min(nq), key_chunk.min(nk));
         let delta: Vec<f32> =
             self.d_out.chunks_exact(d).zip(self.out.chunks_exact(d)).map(|(g, o)| dot(g, o)).collect();
@@ -191,15 +202,16 @@ impl HeadGrads<'_> {
             let n = kc.min(nk - k0);
             let (kj, vj) = (&self.k[k0 * d..(k0 + n) * d], &self.v[k0 * d..(k0 + n) * d]);
             let first = k0.saturating_sub(offset) / qb * qb;
-            for q0 in (first..nq).step_by(qb) {
+            for q0 in (first..self.tiling.query_end(k0 + n - 1, nq)).step_by(qb) {
                 let rows = qb.min(nq - q0);
                 let (qi, doi) = (&self.q[q0 * d..(q0 + rows) * d], &self.d_out[q0 * d..(q0 + rows) * d]);
                 let (p, dp) = (&mut p[..rows * n], &mut dp[..rows * n]);
                 // P = e^(s·Q_i K_jᵀ − L_i), future keys 0.
                 gemm_nt(rows, n, d, qi, kj, p, self.scale, false);
                 for (i, row) in p.chunks_mut(n).enumerate() {
-                    let visible = (offset + q0 + i + 1).saturating_sub(k0).min(n);
-                    row[visible..].fill(f32::NEG_INFINITY);
+                    let (lo, hi) = visible(self.tiling, q0 + i, k0, n);
+                    row[..lo].fill(f32::NEG_INFINITY);
+                    row[hi..].fill(f32::NEG_INFINITY);
                     exp_shifted_sum(row, self.lse[q0 + i]);
                 }
                 // dV_j += Pᵀ dO_i.
@@ -216,6 +228,13 @@ impl HeadGrads<'_> {
             }
         }
     }
+}
+
+/// The columns `lo..hi` of a chunk of `n` keys starting at `k0` that query row `i` sees.
+fn visible(tiling: Tiling, i: usize, k0: usize, n: usize) -> (usize, usize) {
+    let hi = (tiling.offset + i + 1).saturating_sub(k0).min(n);
+    let lo = tiling.first_key(i).saturating_sub(k0).min(hi);
+    (lo, hi)
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {

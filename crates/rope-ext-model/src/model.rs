@@ -1,6 +1,7 @@
 //! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention with the
 //! scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
-//! (tied or untied).
+//! (tied or untied). Layers with a sliding window (Mistral, Qwen2's upper layers) mask keys
+//! `W` or more positions behind each query; the KV cache keeps every key and masks the same way.
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RmsNorm};
@@ -174,12 +175,15 @@ impl Llama {
                 }
             }
             let [_, _, nk, _] = k.dims();
+            // A window of at least n_k keys masks nothing.
+            let window = c.sliding_windows[li].filter(|&w| w < nk);
             let call = AttentionCall {
                 q,
                 k: repeat_kv(k, c.group_size()),
                 v: repeat_kv(v, c.group_size()),
                 offset: nk - n,
                 scale: 1.0 / (c.head_dim as f64).sqrt(),
+                window,
                 layer: li,
                 hook: hook.as_deref_mut(),
             };

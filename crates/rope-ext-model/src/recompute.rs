@@ -19,6 +19,12 @@
 //!
 //! Queries must be the last `n_q` of the `n_k` positions (`offset = n_k − n_q`), as with a
 //! KV cache.
+//!
+//! Sliding window (Mistral, Qwen2's sliding layers, Gemma's local layers): with a window `W`,
+//! the query at key position `p` sees keys `j` with `p − W < j ≤ p` (transformers'
+//! `sliding_window_overlay`: the window counts the query itself). Key chunks wholly older than
+//! a block's window are skipped in both passes; a row can then see no key of a chunk, so the
+//! running maximum is kept finite (`m ≥ −f32::MAX`), which makes such a chunk add `e^(−∞) = 0`.
 
 // burn 0.22 marks burn-tch deprecated; its backend is kept because users asked for it.
 #![cfg_attr(feature = "tch", allow(deprecated))]
@@ -42,6 +48,22 @@ pub struct Tiling {
     pub key_chunk: usize,
     /// Position of query 0 among the keys (`n_k − n_q` with cached keys).
     pub offset: usize,
+    /// Sliding window `W`: keys more than `W − 1` positions behind a query are masked; `None`
+    /// for plain causal attention.
+    pub window: Option<usize>,
+}
+
+impl Tiling {
+    /// The first key query row `i` sees: `offset + i + 1 − W` (0 without a window).
+    pub fn first_key(&self, i: usize) -> usize {
+        self.window.map_or(0, |w| (self.offset + i + 1).saturating_sub(w))
+    }
+
+    /// One past the last query row that sees key `j`: `j − offset + W` (all rows without a
+    /// window), at most `n_q`.
+    pub fn query_end(&self, j: usize, nq: usize) -> usize {
+        self.window.map_or(nq, |w| (j + w).saturating_sub(self.offset).min(nq))
+    }
 }
 
 /// The backend operation: causal `softmax(s·QKᵀ)V` over `[b, h, n, d]` tensors, tiled by
@@ -62,8 +84,9 @@ pub trait RecomputingAttention: Backend {
         query_block: usize,
         key_chunk: usize,
         offset: usize,
+        window: Option<usize>,
     ) -> FloatTensor<Self> {
-        let tiling = Tiling { query_block, key_chunk, offset };
+        let tiling = Tiling { query_block, key_chunk, offset, window };
         forward::<Self>(q, k, v, scale, tiling).0
     }
 }
@@ -138,8 +161,9 @@ impl RecomputingAttention for burn::backend::Flex {
         query_block: usize,
         key_chunk: usize,
         offset: usize,
+        window: Option<usize>,
     ) -> FloatTensor<Self> {
-        Self::forward_with_lse(q, k, v, scale, Tiling { query_block, key_chunk, offset }).0
+        Self::forward_with_lse(q, k, v, scale, Tiling { query_block, key_chunk, offset, window }).0
     }
 }
 
@@ -201,11 +225,12 @@ impl AttentionKernel for burn::backend::LibTorch {
     }
 }
 
-/// Whether libtorch's CPU flash kernels apply: a CPU tensor, and no cached keys (their causal
-/// mask is aligned top-left, ours bottom-right; the two agree only when `n_q = n_k`).
+/// Whether libtorch's CPU flash kernels apply: a CPU tensor, no cached keys (their causal
+/// mask is aligned top-left, ours bottom-right; the two agree only when `n_q = n_k`) and no
+/// sliding window (they have none).
 #[cfg(feature = "tch")]
 fn libtorch_flash(q: &tch::Tensor, tiling: Tiling) -> bool {
-    tiling.offset == 0 && q.device() == tch::Device::Cpu
+    tiling.offset == 0 && tiling.window.is_none() && q.device() == tch::Device::Cpu
 }
 
 #[cfg(feature = "tch")]
@@ -223,7 +248,7 @@ impl RecomputingAttention for burn::backend::Cube {}
 /// If `tiling.offset + n_q != n_k` (the queries are not the last positions), or the shapes of
 /// `q`, `k` and `v` disagree: programming errors of the caller.
 pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, tiling: Tiling) -> Tensor<4> {
-    let Tiling { query_block, key_chunk, offset } = tiling;
+    let Tiling { query_block, key_chunk, offset, window } = tiling;
     let ([b, h, nq, d], [kb, kh, nk, kd]) = (q.dims(), k.dims());
     assert!(
         [b, h, d] == [kb, kh, kd] && v.dims() == k.dims() && offset + nq == nk,
@@ -240,6 +265,7 @@ pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, ti
         query_block.max(1),
         key_chunk.max(1),
         offset,
+        window.map(|w| w.max(1)),
     );
     Tensor::from_dispatch(out)
 }
@@ -284,8 +310,9 @@ impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> Recomputi
         query_block: usize,
         key_chunk: usize,
         offset: usize,
+        window: Option<usize>,
     ) -> FloatTensor<Self> {
-        let tiling = Tiling { query_block, key_chunk, offset };
+        let tiling = Tiling { query_block, key_chunk, offset, window };
         let (q, q_node) = q.into_parts();
         let (k, k_node) = k.into_parts();
         let (v, v_node) = v.into_parts();
@@ -296,7 +323,7 @@ impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> Recomputi
                 prep.finish(saved, out)
             }
             OpsKind::UnTracked(prep) => {
-                prep.finish(B::causal_attention(q, k, v, scale, query_block, key_chunk, offset))
+                prep.finish(B::causal_attention(q, k, v, scale, query_block, key_chunk, offset, window))
             }
         }
     }
@@ -320,27 +347,29 @@ fn transpose<B: Backend>(t: FloatTensor<B>) -> FloatTensor<B> {
 }
 
 /// `s·Q_i K_jᵀ` for queries `qs` (absolute rows of `q_rows`) and keys `ks`, with keys in a
-/// query's future at −∞ (an additive `[1, 1, n_q, n_k]` mask, built only where the chunk
-/// reaches past the block's first query).
+/// query's future or behind its window at −∞ (an additive `[1, 1, n_q, n_k]` mask, built only
+/// where the chunk reaches past the block's first query or behind its last query's window).
 fn scores<B: Backend>(
     q_rows: &FloatTensor<B>,
     k: &FloatTensor<B>,
     qs: Range<usize>,
     ks: Range<usize>,
     scale: f64,
-    offset: usize,
+    tiling: Tiling,
 ) -> FloatTensor<B> {
     let s =
         B::float_mul_scalar(B::float_matmul(q_rows.clone(), transpose::<B>(rows::<B>(k, ks.clone()))), scale.into());
-    if ks.end <= offset + qs.start + 1 {
+    let offset = tiling.offset;
+    if ks.end <= offset + qs.start + 1 && ks.start >= tiling.first_key(qs.end - 1) {
         return s;
     }
     let (nq, nk) = (qs.len(), ks.len());
     let mut mask = vec![0.0f32; nq * nk];
     for (i, row) in mask.chunks_mut(nk).enumerate() {
-        let last_visible = offset + qs.start + i; // key j is visible iff j ≤ last_visible
+        // key j is visible iff first_key(i) ≤ j ≤ offset + i
+        let visible = tiling.first_key(qs.start + i)..offset + qs.start + i + 1;
         for (j, m) in row.iter_mut().enumerate() {
-            if ks.start + j > last_visible {
+            if !visible.contains(&(ks.start + j)) {
                 *m = f32::NEG_INFINITY;
             }
         }
@@ -365,7 +394,7 @@ fn forward<B: Backend>(
 ) -> (FloatTensor<B>, FloatTensor<B>) {
     let [_, _, nq, _] = dims::<B>(&q);
     let nk = dims::<B>(&k)[2];
-    let Tiling { query_block, key_chunk, offset } = tiling;
+    let Tiling { query_block, key_chunk, offset, window } = tiling;
     let mut outs = Vec::with_capacity(nq.div_ceil(query_block));
     let mut lses = Vec::with_capacity(outs.capacity());
     for q0 in (0..nq).step_by(query_block) {
@@ -373,14 +402,16 @@ fn forward<B: Backend>(
         let qi = rows::<B>(&q, q0..q1);
         let last_key = (offset + q1).min(nk);
         let mut state: Option<(FloatTensor<B>, FloatTensor<B>, FloatTensor<B>)> = None; // (m, l, A)
-        for k0 in (0..last_key).step_by(key_chunk) {
+        for k0 in (tiling.first_key(q0)..last_key).step_by(key_chunk) {
             let k1 = (k0 + key_chunk).min(last_key);
-            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, offset);
+            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, tiling);
             let chunk_max = B::float_max_dim(s.clone(), 3);
             let m_new = match &state {
                 None => chunk_max,
                 Some((m, _, _)) => max_pair::<B>(m.clone(), chunk_max),
             };
+            // With a window a row may see no key of this chunk: keep its maximum finite.
+            let m_new = if window.is_some() { B::float_clamp_min(m_new, (-f32::MAX).into()) } else { m_new };
             let p = B::float_exp(B::float_sub(s, m_new.clone()));
             let p_sum = B::float_sum_dim(p.clone(), 3);
             let pv = B::float_matmul(p, rows::<B>(&v, k0..k1));
@@ -412,7 +443,7 @@ fn accumulate<B: Backend>(sum: Option<FloatTensor<B>>, x: FloatTensor<B>) -> Flo
 /// The recomputing backward: `(dQ, dK, dV)`.
 fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
     let Saved { q, k, v, out, lse, scale, tiling } = saved;
-    let Tiling { query_block, key_chunk, offset } = tiling;
+    let Tiling { query_block, key_chunk, offset, .. } = tiling;
     let [_, _, nq, _] = dims::<B>(&q);
     let nk = dims::<B>(&k)[2];
     let delta = B::float_sum_dim(B::float_mul(d_out.clone(), out), 3);
@@ -422,13 +453,14 @@ fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<
         let k1 = (k0 + key_chunk).min(nk);
         let (kj, vj) = (rows::<B>(&k, k0..k1), rows::<B>(&v, k0..k1));
         let (mut dk, mut dv) = (None, None);
-        // Query i sees key k0 once offset + i ≥ k0.
+        // Query i sees key k0 once offset + i ≥ k0, and key k1 − 1 until it leaves the window.
         let first_block = k0.saturating_sub(offset) / query_block;
-        for (bi, q0) in (0..nq).step_by(query_block).enumerate().skip(first_block) {
+        let q_end = tiling.query_end(k1 - 1, nq);
+        for (bi, q0) in (0..q_end).step_by(query_block).enumerate().skip(first_block) {
             let q1 = (q0 + query_block).min(nq);
             let qi = rows::<B>(&q, q0..q1);
             let d_oi = rows::<B>(&d_out, q0..q1);
-            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, offset);
+            let s = scores::<B>(&qi, &k, q0..q1, k0..k1, scale, tiling);
             let p = B::float_exp(B::float_sub(s, rows::<B>(&lse, q0..q1)));
             dv = Some(accumulate::<B>(dv, B::float_matmul(transpose::<B>(p.clone()), d_oi.clone())));
             let dp = B::float_matmul(d_oi, transpose::<B>(vj.clone()));
@@ -436,8 +468,11 @@ fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<
             dq[bi] = Some(accumulate::<B>(dq[bi].take(), B::float_matmul(ds.clone(), kj.clone())));
             dk = Some(accumulate::<B>(dk, B::float_matmul(transpose::<B>(ds), qi)));
         }
-        dks.push(dk.expect("the last query sees every key"));
-        dvs.push(dv.expect("the last query sees every key"));
+        // Without a window the last query sees every key; with one, cached keys older than
+        // every query's window get no gradient.
+        let zeros = || B::float_zeros(kj.shape(), &kj.device(), kj.dtype().into());
+        dks.push(dk.unwrap_or_else(zeros));
+        dvs.push(dv.unwrap_or_else(zeros));
     }
     let dq = dq.into_iter().map(|g| g.expect("every query sees key 0")).collect();
     (B::float_cat(dq, 2), B::float_cat(dks, 2), B::float_cat(dvs, 2))

@@ -1,0 +1,169 @@
+//! Model-level paths that the 2-layer LLaMA fixtures cannot reach, each against transformers
+//! 5.23 (`tests/goldens/make_model_fixtures.py`, float32, eager attention, fixtures in
+//! `tests/fixtures/model-level`), within 1e-4 with identical argmax, on the backend under test,
+//! with every attention implementation, and through the KV cache (prefill past every window,
+//! then single tokens and a multi-token chunk):
+//!
+//! - sliding-window attention: Mistral (`sliding_window` on every layer) and Qwen2
+//!   (`use_sliding_window` from `max_window_layers` on), 320 tokens against a 48-token window;
+//! - entropy-aware ABF on a 4-layer model, `c = 64`, 320 tokens: the paper's layer rule (layers
+//!   0–1 unscaled) and the released code's (every layer), against transformers with the scalar
+//!   patched in, and a check that the scalar changes the logits at all;
+//! - partial rotary (`partial_rotary_factor` 0.5) and interleaved pairs (`rope_interleave`),
+//!   alone and together, against transformers with its rotation swapped.
+
+use std::path::PathBuf;
+
+use rope_ext_core::methods::eabf::EabfLayerRule;
+use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling};
+use rope_ext_model::model::to_host;
+use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama};
+use safetensors::SafeTensors;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level").join(name)
+}
+
+fn load(name: &str) -> Llama {
+    Llama::load(&fixture(name), &Backend::for_tests().device().unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// `input_ids` and the named float32 logits of a fixture's `reference.safetensors`.
+fn reference(name: &str, logits: &str) -> (Vec<u32>, Vec<f32>) {
+    let bytes = std::fs::read(fixture(name).join("reference.safetensors")).unwrap();
+    let st = SafeTensors::deserialize(&bytes).unwrap();
+    let ids = st
+        .tensor("input_ids")
+        .unwrap()
+        .data()
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as u32)
+        .collect();
+    let values = st
+        .tensor(logits)
+        .unwrap_or_else(|e| panic!("{name}: {logits}: {e}"))
+        .data()
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (ids, values)
+}
+
+fn argmax(row: &[f32]) -> usize {
+    row.iter().enumerate().fold((0, f32::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
+}
+
+fn compare(what: &str, ours: &[f32], theirs: &[f32], vocab: usize) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: logits size");
+    let worst = max_diff(ours, theirs);
+    assert!(worst <= 1e-4, "{what}: max |Δlogit| = {worst:e} > 1e-4");
+    for (i, (a, b)) in ours.chunks(vocab).zip(theirs.chunks(vocab)).enumerate() {
+        assert_eq!(argmax(a), argmax(b), "{what}: argmax differs at token {i}");
+    }
+}
+
+const IMPLS: [(AttentionImpl, &str); 3] = [
+    (AttentionImpl::Fused, "fused"),
+    (AttentionImpl::Reference, "reference"),
+    (AttentionImpl::Chunked { query_block: 64, key_chunk: 48 }, "chunked"),
+];
+
+/// Full forwards with every implementation, then cached decoding: a prefill of 290 tokens,
+/// single tokens to 296, a chunk of 6, and single tokens to the end, each step's last row
+/// against the reference row.
+fn check_model(name: &str, model: &Llama, logits: &str) {
+    let (ids, expect) = reference(name, logits);
+    let vocab = model.config.vocab_size;
+    let n = ids.len();
+    for (imp, label) in IMPLS {
+        let out =
+            model.forward(model.tokens(&[ids.clone()]).unwrap(), ForwardOptions { attention: imp, entropy: None });
+        compare(&format!("{name} {logits} {label}"), &to_host(out), &expect, vocab);
+    }
+    let row = |t: usize| &expect[t * vocab..(t + 1) * vocab];
+    for (imp, label) in [IMPLS[0], IMPLS[2]] {
+        let mut g = Generation::new(model, imp);
+        let mut last = g.extend(&ids[..290]).unwrap();
+        let mut t = 290;
+        while t < n {
+            compare(&format!("{name} {logits} {label} cached, position {}", t - 1), &last, row(t - 1), vocab);
+            let step = if t == 296 { 6 } else { 1 };
+            let end = (t + step).min(n);
+            last = g.extend(&ids[t..end]).unwrap();
+            t = end;
+        }
+        compare(&format!("{name} {logits} {label} cached, position {}", n - 1), &last, row(n - 1), vocab);
+    }
+}
+
+#[test]
+fn sliding_window_models_match_transformers() {
+    for (name, windows) in [("mistral_sliding", vec![Some(48), Some(48)]), ("qwen2_sliding", vec![None, Some(48)])] {
+        let model = load(name);
+        assert_eq!(model.config.sliding_windows, windows, "{name}: windows read from the config");
+        check_model(name, &model, "logits_long");
+        let (ids, short) = reference(name, "logits_short");
+        let out = model.forward(model.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default());
+        compare(&format!("{name} short"), &to_host(out), &short, model.config.vocab_size);
+    }
+}
+
+#[test]
+fn the_window_changes_the_logits() {
+    // The same weights without the window must differ, or the fixture proves nothing.
+    let mut model = load("mistral_sliding");
+    model.config.sliding_windows = vec![None; model.config.num_hidden_layers];
+    let (ids, expect) = reference("mistral_sliding", "logits_long");
+    let out = to_host(model.forward(model.tokens(&[ids]).unwrap(), ForwardOptions::default()));
+    assert!(max_diff(&out, &expect) > 1e-2, "ignoring the window should change the logits");
+}
+
+/// The fixture's model with the EABF layer rule replaced.
+fn with_layer_rule(mut model: Llama, rule: EabfLayerRule) -> Llama {
+    let config = model.config.rope.config().clone();
+    let RopeScaling::EntropyAwareAbf(mut method) = config.scaling.clone() else { panic!("eabf fixture") };
+    method.layer_rule = rule;
+    model.config.rope = Rope::new(RopeConfig { scaling: RopeScaling::EntropyAwareAbf(method), ..config }).unwrap();
+    model
+}
+
+#[test]
+fn entropy_aware_abf_matches_transformers_with_the_scalar_patched_in() {
+    let model = load("eabf");
+    assert_eq!(model.config.num_hidden_layers, 4);
+    assert!(matches!(model.config.rope.scaling(), RopeScaling::EntropyAwareAbf(_)));
+    check_model("eabf", &model, "logits_paper");
+    let released = with_layer_rule(model, EabfLayerRule::ReleasedCode);
+    check_model("eabf", &released, "logits_released");
+}
+
+#[test]
+fn the_eabf_scalar_acts_past_the_window_and_not_inside_it() {
+    let (ids, paper) = reference("eabf", "logits_paper");
+    let (_, unscaled) = reference("eabf", "logits_unscaled");
+    let model = load("eabf");
+    let vocab = model.config.vocab_size;
+    // Inside c = 64 the scalar is 1: identical to plain ABF.
+    compare("eabf inside c", &paper[..64 * vocab], &unscaled[..64 * vocab], vocab);
+    // Past c it is not, and our model follows transformers-with-the-scalar, not plain ABF.
+    assert!(max_diff(&paper[64 * vocab..], &unscaled[64 * vocab..]) > 1e-2, "the scalar must change the logits");
+    let out = to_host(model.forward(model.tokens(&[ids]).unwrap(), ForwardOptions::default()));
+    assert!(max_diff(&out, &unscaled) > 1e-2);
+}
+
+#[test]
+fn partial_and_interleaved_rotary_match_transformers_with_the_rotation_swapped() {
+    for (name, rotary_dim, layout) in [
+        ("partial", 8, PairLayout::HalfSplit),
+        ("interleaved", 16, PairLayout::Interleaved),
+        ("partial_interleaved", 8, PairLayout::Interleaved),
+    ] {
+        let model = load(name);
+        assert_eq!((model.config.rope.rotary_dim(), model.config.rope.layout()), (rotary_dim, layout), "{name}");
+        check_model(name, &model, "logits_long");
+    }
+}
