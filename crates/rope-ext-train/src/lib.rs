@@ -10,9 +10,20 @@
 //! - [`eval`]: sliding-window perplexity and passkey retrieval;
 //! - [`search`]: LongRoPE's evolutionary search of rescale factors;
 //! - [`report`]: markdown tables and SVG plots of the results;
-//! - [`run`]: one serde run configuration that names model, method, data and schedule.
+//! - [`run`]: one serde run configuration that names model, method, data and schedule, and
+//!   [`run::execute`], which carries it out (train, checkpoint, resume, export);
+//! - [`compare`]: the main job's side-by-side comparison of methods, training-free and
+//!   fine-tuned on the same samples, evaluated at several lengths (used by
+//!   `examples/extend_100_samples.rs`).
 //!
-//! This is the only library crate of the workspace that touches the filesystem.
+//! Files: this crate reads corpora, run configurations and checkpoints, and writes
+//! checkpoints ([`checkpoint`], [`Trainer::save_checkpoint`], [`optim::AdamW::save`]), the
+//! metrics log ([`Trainer::run`]), a trained tokenizer ([`data::train_bpe`]), a search state
+//! ([`search::SearchState::save`]), a run's `run.json` and exported model ([`run::execute`],
+//! [`run::export`]) and the comparison's results ([`compare::write_results`]); [`eval`],
+//! [`report`] and [`schedule`] only compute. It is not the workspace's only library crate
+//! with IO: `rope-ext-model` reads HF model directories and writes them (`Llama::save`);
+//! `rope-ext-core` and `rope-ext-entropy` do no IO.
 
 #![deny(missing_docs)]
 
@@ -29,4 +40,4 @@ pub mod search;
 pub mod train;
 
 pub use error::TrainError;
-pub use train::{StepMetrics, TrainConfig, Trainer};
+pub use train::{StepInputs, StepMetrics, TrainConfig, Trainer};

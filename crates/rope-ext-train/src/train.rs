@@ -112,6 +112,15 @@ impl TrainConfig {
     }
 }
 
+/// What one optimizer step feeds the model ([`Trainer::step_inputs`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInputs {
+    /// Sample indices, one list per micro-batch.
+    pub micro_batches: Vec<Vec<usize>>,
+    /// Per micro-batch, the E²-LLM positions of its samples (`None` without E²-LLM).
+    pub positions: Vec<Option<Positions>>,
+}
+
 /// What one optimizer step did.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StepMetrics {
@@ -290,16 +299,11 @@ impl Trainer {
         order[i * bs..((i + 1) * bs).min(order.len())].to_vec()
     }
 
-    /// Takes one optimizer step.
-    pub fn train_step(&mut self) -> Result<StepMetrics, TrainError> {
-        let start = Instant::now();
-        let k = self.optim.steps();
-        let total = self.total_steps();
+    /// What step `k` (0-based) feeds the model: its batch split into micro-batches and, with
+    /// E²-LLM, each sample's positions `(m + t)/g` from the step's seeded sampler (the same
+    /// `(g, t)` draws [`Trainer::train_step`] uses; `None` means positions `0..n`).
+    pub fn step_inputs(&self, k: u64) -> Result<StepInputs, TrainError> {
         let batch = self.batch(k);
-        let targets: usize = batch.iter().map(|&i| self.samples[i].num_targets()).sum();
-        if targets == 0 {
-            return Err(TrainError::Data(format!("step {}: the batch has no target tokens", k + 1)));
-        }
         let mut sampler = match self.config.e2llm {
             Some(e) => {
                 let original = e.original.unwrap_or(self.model.config.rope.context().max_position_embeddings);
@@ -308,16 +312,36 @@ impl Trainer {
             }
             None => None,
         };
+        let micro_batches: Vec<Vec<usize>> =
+            batch.chunks(self.config.micro_batch_size).map(<[usize]>::to_vec).collect();
+        let positions = micro_batches
+            .iter()
+            .map(|micro| {
+                sampler.as_mut().map(|s| {
+                    let n = micro.iter().map(|&i| self.samples[i].tokens.len()).max().unwrap_or(0);
+                    Positions::PerSample(micro.iter().map(|_| s.sample().positions(n)).collect())
+                })
+            })
+            .collect();
+        Ok(StepInputs { micro_batches, positions })
+    }
+
+    /// Takes one optimizer step.
+    pub fn train_step(&mut self) -> Result<StepMetrics, TrainError> {
+        let start = Instant::now();
+        let k = self.optim.steps();
+        let total = self.total_steps();
+        let inputs = self.step_inputs(k)?;
+        let targets: usize = inputs.micro_batches.iter().flatten().map(|&i| self.samples[i].num_targets()).sum();
+        if targets == 0 {
+            return Err(TrainError::Data(format!("step {}: the batch has no target tokens", k + 1)));
+        }
         let mut grads = GradientBuffer::default();
         let mut loss_sum = 0.0;
         let mut tokens = 0;
-        for micro in batch.chunks(self.config.micro_batch_size) {
+        for (micro, positions) in inputs.micro_batches.iter().zip(inputs.positions) {
             let samples: Vec<&Sample> = micro.iter().map(|&i| &self.samples[i]).collect();
             tokens += samples.iter().map(|s| s.tokens.len()).sum::<usize>();
-            let positions = sampler.as_mut().map(|s| {
-                let n = samples.iter().map(|s| s.tokens.len()).max().unwrap_or(0);
-                Positions::PerSample(samples.iter().map(|_| s.sample().positions(n)).collect())
-            });
             let loss = self.micro_batch_loss(&samples, positions, targets)?;
             loss_sum += f64::from(loss.clone().into_scalar::<f32>());
             let g = loss.backward();

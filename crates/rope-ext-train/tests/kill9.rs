@@ -1,8 +1,10 @@
 //! A `kill -9` at any moment of a checkpoint write leaves the previous checkpoint loadable.
 //!
-//! The test re-runs its own binary as a child that trains and checkpoints in a loop
-//! (`ROPE_EXT_KILL9_CHILD` set), kills it with SIGKILL after a random delay, and checks that
-//! the newest `step-*` directory resumes; repeated at ten seeded random delays.
+//! The test re-runs its own binary as a child that trains a fixed number of steps and
+//! checkpoints after each (`ROPE_EXT_KILL9_CHILD` set), kills it with SIGKILL after a random
+//! delay, and checks that the newest `step-*` directory resumes; repeated at twenty seeded
+//! random delays, each child resuming where the last was killed. The run is then finished from
+//! the last checkpoint and must end with the weights of the same run never interrupted.
 
 mod common;
 
@@ -10,15 +12,20 @@ use std::process::Command;
 
 use std::time::Duration;
 
-use common::{pattern_samples, tiny_model, train_device};
+use common::{host_weights, pattern_samples, tiny_model, train_device};
 use rope_ext_train::checkpoint::CheckpointDir;
 use rope_ext_train::{TrainConfig, Trainer};
 
 const CHILD: &str = "ROPE_EXT_KILL9_CHILD";
 
+/// Kills, at seeded random delays.
+const KILLS: usize = 20;
+/// Epochs of 2 steps: long enough that every kill interrupts the run.
+const EPOCHS: u32 = 100;
+
 fn config() -> TrainConfig {
     TrainConfig {
-        epochs: 1000,
+        epochs: EPOCHS,
         batch_size: 4,
         micro_batch_size: 4,
         checkpoint_every: Some(1),
@@ -26,16 +33,22 @@ fn config() -> TrainConfig {
     }
 }
 
-/// In the child: train forever, checkpointing every step, until killed.
-fn child(root: &str) -> ! {
-    let dir = CheckpointDir::new(root, 2);
-    let mut t = match dir.latest().unwrap() {
+/// Resumes from the newest checkpoint in `dir`, or starts afresh.
+fn start(dir: &CheckpointDir) -> Trainer {
+    match dir.latest().unwrap() {
         Some((_, p)) => Trainer::resume(&p, pattern_samples(8, 16), config(), &train_device()).unwrap(),
         None => Trainer::new(tiny_model(9), pattern_samples(8, 16), config()).unwrap(),
-    };
-    loop {
+    }
+}
+
+/// In the child: train to the end, checkpointing every step, unless killed first.
+fn child(root: &str) -> ! {
+    let dir = CheckpointDir::new(root, 2);
+    let mut t = start(&dir);
+    while t.step() < t.total_steps() {
         t.run(Some(t.step() + 1), Some(&dir), None, &mut |_| {}).unwrap();
     }
+    std::process::exit(0);
 }
 
 #[test]
@@ -50,7 +63,7 @@ fn checkpoints_survive_kill_9() {
     // Kill times drawn at random (seeded, so a failure can be replayed) over start-up,
     // training and writing, in milliseconds; each child resumes where the last one was killed.
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
-    let delays: Vec<u64> = (0..10).map(|_| rand::RngExt::random_range(&mut rng, 600..2400)).collect();
+    let delays: Vec<u64> = (0..KILLS).map(|_| rand::RngExt::random_range(&mut rng, 600..2400)).collect();
     for delay in delays {
         let mut c = Command::new(&exe)
             .args(["--exact", "checkpoints_survive_kill_9", "--nocapture", "--test-threads", "1"])
@@ -72,5 +85,13 @@ fn checkpoints_survive_kill_9() {
         }
     }
     assert!(last_step > 0, "the child never completed a checkpoint");
+    let dir = CheckpointDir::new(&root, 2);
+    let mut resumed = start(&dir);
+    assert!(resumed.step() < resumed.total_steps(), "the kills must interrupt the run, not follow its end");
+    resumed.run(None, Some(&dir), None, &mut |_| {}).unwrap();
+    let mut uninterrupted = Trainer::new(tiny_model(9), pattern_samples(8, 16), config()).unwrap();
+    uninterrupted.run(None, None, None, &mut |_| {}).unwrap();
+    assert_eq!(resumed.step(), uninterrupted.step());
+    assert_eq!(host_weights(resumed.model()), host_weights(uninterrupted.model()), "interrupted run's weights");
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -46,6 +46,73 @@ fn e2llm_augmentation_trains_and_is_seeded() {
     assert!(a[2] < a[0]);
 }
 
+/// Step 1's loss computed by hand from what the step feeds the model: positions `(m + t)/g`
+/// with the sampler's integer `g ∈ 1..=g_max` and `t ∈ 0..=g·L − n` (sink tokens unshifted),
+/// the unscaled frequencies, and the mean NLL over the batch's targets. A trainer that dropped
+/// the augmentation would report the loss at positions `0..n`, which differs.
+#[test]
+fn an_e2llm_step_feeds_the_sampled_positions_and_reports_their_loss() {
+    use rope_ext_core::methods::e2llm::SINK_TOKENS;
+    use rope_ext_core::{RopeConfig, RopeScaling};
+    use rope_ext_model::{ForwardOptions, Positions};
+    let (max_scale, original, len) = (4u32, 16usize, 16usize);
+    let cfg = TrainConfig { e2llm: Some(E2LlmTraining { max_scale, original: Some(original) }), ..config() };
+    let samples = pattern_samples(16, len);
+    let mut trainer = Trainer::new(tiny_model(1), samples.clone(), cfg).unwrap();
+    let inputs = trainer.step_inputs(0).unwrap();
+    let model = trainer.model().valid();
+    let freqs = RopeConfig { scaling: RopeScaling::Default, ..model.config.rope.config().clone() }
+        .build()
+        .unwrap()
+        .frequencies(None);
+    let vocab = model.config.vocab_size;
+    let targets: usize = inputs.micro_batches.iter().flatten().map(|&i| samples[i].num_targets()).sum();
+    let (mut augmented, mut plain, mut scales) = (0.0f64, 0.0f64, Vec::new());
+    for (micro, positions) in inputs.micro_batches.iter().zip(&inputs.positions) {
+        let Some(Positions::PerSample(rows)) = positions else { panic!("E2-LLM steps carry positions") };
+        assert_eq!(rows.len(), micro.len());
+        for (&i, row) in micro.iter().zip(rows) {
+            // Recover (g, t) from the row and check its shape.
+            let g: f64 = 1.0 / (row[1] - row[0]);
+            let t = row[len - 1] * g - (len - 1) as f64;
+            assert!((g - g.round()).abs() < 1e-9 && (1.0..=f64::from(max_scale)).contains(&g.round()), "g = {g}");
+            let (g, t) = (g.round(), t.round());
+            assert!((0.0..=g * original as f64 - len as f64).contains(&t), "t = {t} for g = {g}");
+            for (m, &p) in row.iter().enumerate() {
+                let shift = if m < SINK_TOKENS { 0.0 } else { t };
+                assert!((p - (m as f64 + shift) / g).abs() < 1e-9, "position {m}: {p}");
+            }
+            scales.push(g);
+            let tokens = model.tokens(&[samples[i].tokens.clone()]).unwrap();
+            let nll = |logits: Vec<f32>| -> f64 {
+                (1..len)
+                    .filter(|&m| samples[i].targets[m])
+                    .map(|m| {
+                        let row = &logits[(m - 1) * vocab..m * vocab];
+                        let max = row.iter().fold(f32::MIN, |a, &b| a.max(b)) as f64;
+                        let lse = max + row.iter().map(|&x| (x as f64 - max).exp()).sum::<f64>().ln();
+                        lse - row[samples[i].tokens[m] as usize] as f64
+                    })
+                    .sum()
+            };
+            let at = Positions::PerSample(vec![row.clone()]);
+            augmented += nll(rope_ext_model::model::to_host(model.forward_with(
+                tokens.clone(),
+                &at,
+                &freqs,
+                None,
+                ForwardOptions::default(),
+            )));
+            plain += nll(rope_ext_model::model::to_host(model.forward(tokens, ForwardOptions::default())));
+        }
+    }
+    assert!(scales.iter().any(|&g| g > 1.0), "some sample is interpolated: {scales:?}");
+    let (augmented, plain) = (augmented / targets as f64, plain / targets as f64);
+    let reported = trainer.train_step().unwrap().loss;
+    assert!((reported - augmented).abs() < 1e-5 * augmented, "step loss {reported}, by hand {augmented}");
+    assert!((reported - plain).abs() > 1e-3, "the augmentation must change the loss ({reported} vs {plain})");
+}
+
 #[test]
 fn micro_batches_do_not_change_the_result() {
     let run = |micro| {
