@@ -1,7 +1,9 @@
 //! The main job at toy size: a tokenizer trained on the committed corpus, a tiny base model
 //! pretrained for a few steps at a 256-token window, and the comparison extending it to 512
-//! with two fine-tuned methods and one training-free one; every stage must give finite
-//! numbers and the table must be complete.
+//! with every method the main job runs, fine-tuned and training-free. Besides finite numbers
+//! and a complete table, each method must do what it says where that is checkable at this size:
+//! dynamic NTK leaves the base model alone inside the window and acts past it, the other
+//! training-free methods change it everywhere, and PI's fine-tuning lowers its loss.
 
 use std::path::{Path, PathBuf};
 
@@ -59,26 +61,36 @@ fn the_whole_pipeline_runs_at_toy_size() {
         target: 512,
         lengths: vec![256, 512],
         samples: 4,
-        train: TrainConfig { epochs: 1, batch_size: 2, micro_batch_size: 2, ..TrainConfig::default() },
+        train: TrainConfig { epochs: 2, batch_size: 2, micro_batch_size: 2, ..TrainConfig::default() },
         e2llm_max_scale: 2,
-        fine_tuned: vec!["pi".into(), "eabf".into()],
-        training_free: vec!["yarn".into()],
         perplexity_chunks: 2,
         passkey: PasskeyConfig { lengths: vec![], depths: vec![0.5], trials: 1, seed: 1 },
         ..CompareConfig::default()
     };
-    cfg.train.schedule.lr = 1e-3;
+    cfg.train.schedule.lr = 3e-3;
+    // The main job's method lists, whatever they are.
+    let main_job = CompareConfig::default();
+    assert_eq!(main_job.fine_tuned.len(), 7);
+    assert_eq!(main_job.training_free.len(), 5);
     let c = compare::run(&cfg, &device, &mut |_| {}).unwrap();
     let kinds: Vec<(String, Kind)> = c.results.iter().map(|r| (r.method.clone(), r.kind)).collect();
-    assert_eq!(
-        kinds,
-        vec![
-            ("base".into(), Kind::Base),
-            ("yarn".into(), Kind::TrainingFree),
-            ("pi".into(), Kind::FineTuned),
-            ("eabf".into(), Kind::FineTuned)
-        ]
-    );
+    let expected: Vec<(String, Kind)> = std::iter::once(("base".to_string(), Kind::Base))
+        .chain(main_job.training_free.iter().map(|m| (m.clone(), Kind::TrainingFree)))
+        .chain(main_job.fine_tuned.iter().map(|m| (m.clone(), Kind::FineTuned)))
+        .collect();
+    assert_eq!(kinds, expected);
+    let find = |method: &str, kind: Kind| c.results.iter().find(|r| r.method == method && r.kind == kind).unwrap();
+    let base = find("base", Kind::Base);
+    let (inside, past) = (base.perplexity_at(256).unwrap(), base.perplexity_at(512).unwrap());
+    let dynamic = find("dynamic_ntk", Kind::TrainingFree);
+    assert_eq!(dynamic.perplexity_at(256), Some(inside), "dynamic NTK must not act inside the window");
+    assert_ne!(dynamic.perplexity_at(512), Some(past), "dynamic NTK must act past the window");
+    for method in ["pi", "ntk", "yarn"] {
+        let r = find(method, Kind::TrainingFree);
+        assert_ne!(r.perplexity_at(256), Some(inside), "{method} rescales every position");
+    }
+    let (first, last) = find("pi", Kind::FineTuned).train_loss.unwrap();
+    assert!(last < first, "PI fine-tuning must lower the loss: {first} -> {last}");
     for r in &c.results {
         for &l in &cfg.lengths {
             let p = r.perplexity_at(l).unwrap();

@@ -25,6 +25,7 @@ Writes tests/fixtures/model-level/<name>/, each an HF model directory as transfo
   the first 8 channels, channels 8..15 pass through, as Phi-3 does), interleaved pairs
   (2i, 2i+1) (Meta/GPT-J; the top-level key "rope_interleave": true, DeepSeek-V3's name, is
   added to config.json), and both.
+- llama_biases/: LlamaForCausalLM, 2 layers, attention_bias (q/k/v/o) and mlp_bias, tied head.
 
 Sizes as tests/goldens/make_tiny_llama.py: vocab 96, hidden 64, SwiGLU 128, 4 heads of 16 over
 2 KV heads, untied lm_head, weights std 0.1, norm weights 1 + 0.3 randn, seeded generators.
@@ -73,7 +74,7 @@ SLIDING_WINDOW = 48
 
 def build(model_cls, config_cls, seed, **config_kwargs):
     """A seeded random model (eager attention) and its 320-token input."""
-    config = config_cls(**SIZES, **config_kwargs)
+    config = config_cls(**(SIZES | config_kwargs))
     config._attn_implementation = "eager"
     model = model_cls(config).eval()
     gen = torch.Generator().manual_seed(seed)
@@ -100,6 +101,8 @@ def write(name, model, ids, tensors, config_edit=None):
     (d / "generation_config.json").unlink(missing_ok=True)
     saved = load_file(str(d / "model.safetensors"))
     state = model.state_dict()
+    if model.config.tie_word_embeddings:
+        state.pop("lm_head.weight")  # saved once, as the embedding
     assert saved.keys() == state.keys(), (name, saved.keys() ^ state.keys())
     assert all(saved[k].dtype == torch.float32 and torch.equal(saved[k], state[k]) for k in saved), name
     if config_edit is not None:
@@ -317,6 +320,19 @@ def make_qwen2():
     assert model.config.layer_types == ["full_attention", "sliding_attention"] and windows == [None, SLIDING_WINDOW]
 
 
+def make_llama_biases():
+    """llama_biases/: LLaMA with `attention_bias` (q/k/v/o) and `mlp_bias`, and a tied head."""
+    model, ids = build(LlamaForCausalLM, LlamaConfig, 20261207, num_hidden_layers=2, attention_bias=True,
+                       mlp_bias=True, tie_word_embeddings=True, max_position_embeddings=512, rope_theta=10000.0)
+    names = sorted(k.split(".")[-2] for k in model.state_dict() if k.endswith("bias"))
+    assert names == sorted(["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"] * 2), names
+    out = {"logits_long": logits(model, ids), "logits_short": logits(model, ids[:, :SHORT])}
+    d = write("llama_biases", model, ids, out)
+    assert "lm_head.weight" not in load_file(str(d / "model.safetensors"))
+    check_reload(d, LlamaForCausalLM, out["logits_long"])
+    print("llama_biases: attention_bias, mlp_bias, tied head")
+
+
 ROTATIONS = {
     # name: (partial_rotary_factor, interleaved, seed)
     "partial": (0.5, False, 20261204),
@@ -389,6 +405,7 @@ def main():
     make_qwen2()
     for name in ROTATIONS:
         make_rotation(name)
+    make_llama_biases()
     (OUT / "VERSIONS").write_text(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n"
                                   f"numpy {np.__version__}\n")
 

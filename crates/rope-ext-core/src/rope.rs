@@ -142,8 +142,8 @@ impl Rope {
 
     /// cos/sin rows for `positions` with the frequencies in force at `seq_len`.
     ///
-    /// LongRoPE's start tokens: positions below `n̂` use the unscaled frequencies and no
-    /// attention factor (paper Eq. 3).
+    /// LongRoPE's start tokens: positions below `n̂` use the unscaled frequencies (paper Eq. 3)
+    /// and no attention factor (the reference code's `MixedLongRoPEScaledRotaryEmbedding`).
     pub fn table(&self, positions: impl IntoIterator<Item = f64>, seq_len: Option<usize>) -> CosSinTable {
         self.table_with(&self.frequencies(seq_len), positions)
     }

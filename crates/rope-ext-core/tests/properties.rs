@@ -5,7 +5,7 @@ use rope_ext_core::methods::dynamic_ntk::DynamicNtk;
 use rope_ext_core::methods::e2llm::E2LlmAugmentation;
 use rope_ext_core::methods::linear::Linear;
 use rope_ext_core::methods::llama3::Llama3;
-use rope_ext_core::methods::longrope::LongRope;
+use rope_ext_core::methods::longrope::{LongRope, LongRopeAttention};
 use rope_ext_core::methods::ntk_aware::NtkAware;
 use rope_ext_core::methods::proportional::Proportional;
 use rope_ext_core::methods::yarn::{DynamicYarn, Yarn};
@@ -51,7 +51,11 @@ fn llama3_strategy() -> impl Strategy<Value = Llama3> {
     )
 }
 
-/// Every static method with factors drawn at random, for a model of `head_dim`.
+/// LongRoPE's search space for the start tokens `n̂` (paper Table 4).
+const N_HAT_SEARCH_SPACE: &[usize] = &[0, 1, 2, 4, 8, 12, 16, 20, 24, 28, 32, 64, 128, 256];
+
+/// Every static method with factors drawn at random, for a model of `head_dim` (LongRoPE with
+/// `n̂` from [`N_HAT_SEARCH_SPACE`]).
 fn static_methods(head_dim: usize) -> impl Strategy<Value = RopeScaling> {
     let pairs = head_dim / 2;
     prop_oneof![
@@ -63,16 +67,19 @@ fn static_methods(head_dim: usize) -> impl Strategy<Value = RopeScaling> {
         (1e3f64..1e8).prop_map(|theta| RopeScaling::Abf(Abf { theta })),
         Just(RopeScaling::EntropyAwareAbf(EntropyAwareAbf::default())),
         (1.0f64..8.0).prop_map(|factor| RopeScaling::Proportional(Proportional { factor })),
-        prop::collection::vec(1.0f64..64.0, pairs).prop_map(|mut long| {
-            long.sort_by(f64::total_cmp);
-            RopeScaling::LongRope(LongRope {
-                short_factor: vec![1.0; long.len()],
-                long_factor: long,
-                factor: Some(16.0),
-                monotonic: true,
-                ..LongRope::default()
-            })
-        }),
+        (prop::collection::vec(1.0f64..64.0, pairs), prop::sample::select(N_HAT_SEARCH_SPACE)).prop_map(
+            |(mut long, start_tokens)| {
+                long.sort_by(f64::total_cmp);
+                RopeScaling::LongRope(LongRope {
+                    short_factor: vec![1.0; long.len()],
+                    long_factor: long,
+                    factor: Some(16.0),
+                    start_tokens,
+                    monotonic: true,
+                    ..LongRope::default()
+                })
+            }
+        ),
     ]
     .prop_filter("NTK needs d > 2", move |s| head_dim > 4 || !matches!(s, RopeScaling::NtkAware(_)))
 }
@@ -176,12 +183,17 @@ proptest! {
     ) {
         let r = rope(128, 10_000.0, 4096, scaling);
         let f = r.frequencies(None);
-        let table = r.table([m], None);
-        let mut y = x.clone();
-        apply_rotary(&mut y, table.cos_row(0).unwrap(), table.sin_row(0).unwrap(), layout).unwrap();
+        // m, and the last row before and the first row from LongRoPE's n̂ when it has start tokens
+        let n_hat = start_tokens(r.scaling());
+        let positions: Vec<f64> = if n_hat > 0.0 { vec![m, n_hat - 1.0, n_hat] } else { vec![m] };
+        let table = r.table(positions.iter().copied(), None);
         let n = |v: &[f32]| v.iter().map(|&a| f64::from(a).powi(2)).sum::<f64>().sqrt();
-        let scale = if m < start_tokens(r.scaling()) { 1.0 } else { f.attention_factor };
-        prop_assert!((n(&y) - scale * n(&x)).abs() <= 1e-5 * (1.0 + n(&x)), "{} vs {}", n(&y), scale * n(&x));
+        for (row, &p) in positions.iter().enumerate() {
+            let mut y = x.clone();
+            apply_rotary(&mut y, table.cos_row(row).unwrap(), table.sin_row(row).unwrap(), layout).unwrap();
+            let scale = if p < n_hat { 1.0 } else { f.attention_factor };
+            prop_assert!((n(&y) - scale * n(&x)).abs() <= 1e-5 * (1.0 + n(&x)), "m = {}: {} vs {}", p, n(&y), scale * n(&x));
+        }
     }
 
     #[test]
@@ -190,7 +202,8 @@ proptest! {
         m in 0u32..100_000, n in 0u32..100_000, shift in 0u32..100_000,
         scaling in static_methods(64), layout in prop::sample::select(vec![PairLayout::HalfSplit, PairLayout::Interleaved]),
     ) {
-        prop_assume!(start_tokens(&scaling) == 0.0);
+        // LongRoPE's rows below n̂ use other frequencies: the property holds from n̂ on
+        let (m, n) = (m + start_tokens(&scaling) as u32, n + start_tokens(&scaling) as u32);
         let r = rope(64, 10_000.0, 4096, scaling);
         let dot = |a: u32, b: u32| {
             let t = r.table([f64::from(a), f64::from(b)], None);
@@ -236,6 +249,90 @@ proptest! {
             prop_assert!((f64::from(table.sin_row(0).unwrap()[i]) - sin).abs() <= 1e-6);
         }
     }
+
+    #[test]
+    fn longrope_rows_below_n_hat_are_default_rope_and_rows_from_n_hat_on_are_rescaled(
+        (hd, theta, original, s, short, long, n_hat, attention, dynamic) in longrope_with_start_tokens(),
+        seq_len in prop_oneof![Just(None), (1usize..=4096).prop_map(Some), (4097usize..2_000_000).prop_map(Some)],
+        offsets in prop::collection::vec(-300i64..300, 0..6), far in 0u64..2_000_000,
+    ) {
+        // LongRoPE paper Eq. 3 with the reference code's attention factor: θ_i = b^(-2i/d) and
+        // factor 1 for m < n̂, θ_i/λ_i and the attention factor a from n̂ on. Everything expected
+        // is computed here, not by the crate; s = max_pos / L as the reference derives it.
+        let dynamic = dynamic && s > 1;
+        let max_pos = original * s;
+        let r = rope(hd, theta, max_pos, RopeScaling::LongRope(LongRope {
+            short_factor: short.clone(),
+            long_factor: long.clone(),
+            original_max_position_embeddings: Some(original),
+            attention,
+            start_tokens: n_hat,
+            dynamic_rescale: dynamic,
+            ..LongRope::default()
+        }));
+        let s = s as f64;
+        let a = match attention {
+            LongRopeAttention::Explicit(v) => v,
+            _ if s <= 1.0 => 1.0,
+            LongRopeAttention::Su => (1.0 + s.ln() / (original as f64).ln()).sqrt(),
+            LongRopeAttention::Yarn => 0.1 * s.ln() + 1.0,
+        };
+        let lambda: Vec<f64> = match seq_len {
+            Some(n) if n > original && dynamic => long.iter().map(|l| 1.0 + (l - 1.0) * (n as f64 / original as f64 - 1.0) / (s - 1.0)).collect(),
+            Some(n) if n > original => long,
+            _ => short,
+        };
+        let default: Vec<f64> = (0..hd / 2).map(|i| theta.powf(-2.0 * i as f64 / hd as f64)).collect();
+        let rescaled: Vec<f64> = default.iter().zip(&lambda).map(|(t, l)| t / l).collect();
+
+        // the last row before n̂ and the first from n̂ are always there, so both branches run
+        let mut positions = vec![n_hat as u64 - 1, n_hat as u64, far];
+        positions.extend(offsets.iter().map(|o| (n_hat as i64 + o).max(0) as u64));
+        let table = r.table(positions.iter().map(|&m| m as f64), seq_len);
+        let (mut below, mut above) = (0, 0);
+        let mut check = |row: usize, m: u64, cos: &[f32], sin: &[f32]| -> Result<(), TestCaseError> {
+            let (freqs, amp) = if m < n_hat as u64 { below += 1; (&default, 1.0) } else { above += 1; (&rescaled, a) };
+            for (i, th) in freqs.iter().enumerate() {
+                let (want_sin, want_cos) = (m as f64 * th).sin_cos();
+                prop_assert!((f64::from(cos[i]) - amp * want_cos).abs() <= 1e-6, "row {} (m = {}, n̂ = {}) pair {}: cos {} vs {}", row, m, n_hat, i, cos[i], amp * want_cos);
+                prop_assert!((f64::from(sin[i]) - amp * want_sin).abs() <= 1e-6, "row {} (m = {}, n̂ = {}) pair {}: sin {} vs {}", row, m, n_hat, i, sin[i], amp * want_sin);
+            }
+            Ok(())
+        };
+        for (row, &m) in positions.iter().enumerate() {
+            check(row, m, table.cos_row(row).unwrap(), table.sin_row(row).unwrap())?;
+        }
+        // the fast range path, across the boundary
+        let range = (n_hat as u64).saturating_sub(3)..n_hat as u64 + 3;
+        let fast = r.table_range(range.clone(), seq_len).unwrap();
+        for (row, m) in range.enumerate() {
+            check(row, m, fast.cos_row(row).unwrap(), fast.sin_row(row).unwrap())?;
+        }
+        prop_assert!(below >= 2 && above >= 2, "{} rows below n̂, {} from n̂ on", below, above);
+    }
+}
+
+/// A LongRoPE model with `n̂ > 0` and the inputs of its expected rows: `(head_dim, theta, L,
+/// s, short, long, n̂, attention policy, dynamic rescale)`.
+fn longrope_with_start_tokens()
+-> impl Strategy<Value = (usize, f64, usize, usize, Vec<f64>, Vec<f64>, usize, LongRopeAttention, bool)> {
+    head_dims().prop_flat_map(|hd| {
+        (
+            Just(hd),
+            thetas(),
+            prop::sample::select(vec![256usize, 2048, 4096]),
+            prop::sample::select(vec![1usize, 2, 4, 8, 16, 32]),
+            prop::collection::vec(1.0f64..1.5, hd / 2),
+            prop::collection::vec(1.0f64..80.0, hd / 2),
+            prop::sample::select(&N_HAT_SEARCH_SPACE[1..]),
+            prop::sample::select(vec![
+                LongRopeAttention::Su,
+                LongRopeAttention::Yarn,
+                LongRopeAttention::Explicit(1.3),
+            ]),
+            any::<bool>(),
+        )
+    })
 }
 
 proptest! {

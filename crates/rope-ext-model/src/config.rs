@@ -1,5 +1,26 @@
 //! The model half of an HF `config.json` for the LLaMA family (LLaMA 2/3, Mistral, Qwen2,
 //! SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
+//!
+//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig` and `Qwen2Config` (the keys
+//! their config classes declare, and those their modeling files read) is accounted for here:
+//!
+//! | key | families | here | proven by |
+//! |---|---|---|---|
+//! | `vocab_size`, `hidden_size`, `intermediate_size`, `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `head_dim` | all | shapes; `1..=MAX_WIDTH` (layers `..=MAX_LAYERS`), KV heads dividing heads | parity fixtures, malformed corpus |
+//! | `hidden_act` | all | `silu` / `swish`; anything else an error | malformed corpus |
+//! | `rms_norm_eps` | all | finite and `> 0`, else an error | every fixture; malformed corpus |
+//! | `tie_word_embeddings` | all | tied or separate head | `model-level/llama_biases` (tied), tiny-llama (untied) |
+//! | `attention_bias` | llama (Mistral and Qwen2 ignore it, as transformers does) | q/k/v/o biases | `model-level/llama_biases` |
+//! | `mlp_bias` | llama (likewise) | gate/up/down biases | `model-level/llama_biases` |
+//! | (q/k/v biases) | qwen2, always | q/k/v biases | `model-level/qwen2_sliding` |
+//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2 | per-layer window ([`sliding_windows`]) | `model-level/mistral_sliding`, `qwen2_sliding` |
+//! | `rope_parameters` / `rope_scaling` / `rope_theta` / `partial_rotary_factor` / `max_position_embeddings` | all | `rope-ext-core`'s `hf::read_config` | core goldens, tiny-llama and model-level fixtures |
+//! | `rope_interleave` | ours (DeepSeek-V3's name) | interleaved pairs | `model-level/interleaved` |
+//! | `attention_dropout` | all | read (`0 ≤ p < 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores it, as transformers does in eval | malformed corpus |
+//! | `dtype` / `torch_dtype` | all | weights are read in their stored dtype and computed in f32 | `tiny-llama/bf16` |
+//! | `bos_token_id`, `eos_token_id` | all | inside the vocabulary | malformed corpus |
+//! | `pad_token_id` | all | not read: it only sets the embedding's `padding_idx` (no effect on logits) | — |
+//! | `pretraining_tp`, `initializer_range`, `use_cache` | — | not read: transformers 5.23's models do not use them (`initializer_range` seeds [`crate::Llama::init`]) | — |
 
 use std::path::Path;
 
@@ -35,6 +56,9 @@ pub struct LlamaConfig {
     pub o_bias: bool,
     /// Biases in the MLP.
     pub mlp_bias: bool,
+    /// `attention_dropout`: the dropout probability transformers applies to attention weights
+    /// in training (never in inference).
+    pub attention_dropout: f64,
     /// The RoPE specification (method, base, dimensions, pair layout).
     pub rope: Rope,
     /// Per layer, the sliding window `W` of its attention (`None`: full causal attention).
@@ -79,8 +103,8 @@ impl LlamaConfig {
             });
         }
         check_hidden_act(&raw)?;
-        let hidden_size = req_usize(&raw, "hidden_size")?;
-        let num_attention_heads = req_usize(&raw, "num_attention_heads")?;
+        let hidden_size = req_size(&raw, "hidden_size", MAX_WIDTH)?;
+        let num_attention_heads = req_size(&raw, "num_attention_heads", MAX_WIDTH)?;
         let num_key_value_heads = opt_usize(&raw, "num_key_value_heads")?.unwrap_or(num_attention_heads);
         if num_key_value_heads == 0 || num_attention_heads % num_key_value_heads != 0 {
             return Err(ModelError::Config {
@@ -93,7 +117,11 @@ impl LlamaConfig {
         let rope = hf::read_config(value)?;
         let head_dim = rope.config().head_dim;
         let qwen = model_type == "qwen2";
-        let attention_bias = opt_bool(&raw, "attention_bias")?.unwrap_or(false);
+        // Only transformers' LLaMA reads `attention_bias` and `mlp_bias`; Qwen2 always has q/k/v
+        // biases, Mistral none.
+        let llama = model_type == "llama" || model_type == "smollm2";
+        let attention_bias = llama && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
+        let mlp_bias = llama && opt_bool(&raw, "mlp_bias")?.unwrap_or(false);
         let eos_token_ids = match raw.get("eos_token_id") {
             None | Some(Value::Null) => vec![],
             Some(Value::Array(a)) => a.iter().map(|v| token(v, "eos_token_id")).collect::<Result<_, _>>()?,
@@ -103,11 +131,11 @@ impl LlamaConfig {
             None | Some(Value::Null) => None,
             Some(v) => Some(token(v, "bos_token_id")?),
         };
-        let num_hidden_layers = req_usize(&raw, "num_hidden_layers")?;
+        let num_hidden_layers = req_size(&raw, "num_hidden_layers", MAX_LAYERS)?;
         let config = LlamaConfig {
-            vocab_size: req_usize(&raw, "vocab_size")?,
+            vocab_size: req_size(&raw, "vocab_size", MAX_WIDTH)?,
             hidden_size,
-            intermediate_size: req_usize(&raw, "intermediate_size")?,
+            intermediate_size: req_size(&raw, "intermediate_size", MAX_WIDTH)?,
             num_hidden_layers,
             sliding_windows: sliding_windows(&raw, &model_type, num_hidden_layers)?,
             num_attention_heads,
@@ -117,20 +145,25 @@ impl LlamaConfig {
             tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(false),
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
-            mlp_bias: opt_bool(&raw, "mlp_bias")?.unwrap_or(false),
+            mlp_bias,
+            attention_dropout: attention_dropout(&raw)?,
             rope,
             bos_token_id,
             eos_token_ids,
             model_type,
             raw,
         };
-        for (field, v) in [
-            ("vocab_size", config.vocab_size),
-            ("intermediate_size", config.intermediate_size),
-            ("num_hidden_layers", config.num_hidden_layers),
-        ] {
-            if v == 0 {
-                return Err(ModelError::Config { field, problem: "must be at least 1, got 0".into() });
+        for (field, id) in config
+            .bos_token_id
+            .iter()
+            .map(|&t| ("bos_token_id", t))
+            .chain(config.eos_token_ids.iter().map(|&t| ("eos_token_id", t)))
+        {
+            if id as usize >= config.vocab_size {
+                return Err(ModelError::Config {
+                    field,
+                    problem: format!("is {id}, outside the vocabulary of {}", config.vocab_size),
+                });
             }
         }
         Ok(config)
@@ -192,6 +225,17 @@ fn check_hidden_act(raw: &Map<String, Value>) -> Result<(), ModelError> {
     }
 }
 
+/// `attention_dropout` (default 0): a probability in `[0, 1)`.
+fn attention_dropout(raw: &Map<String, Value>) -> Result<f64, ModelError> {
+    match raw.get("attention_dropout") {
+        None | Some(Value::Null) => Ok(0.0),
+        Some(v) => match v.as_f64() {
+            Some(p) if (0.0..1.0).contains(&p) => Ok(p),
+            _ => Err(bad("attention_dropout", "must be a probability in [0, 1)", v)),
+        },
+    }
+}
+
 /// `rms_norm_eps` (default 1e-6, as in `LlamaConfig`): finite and positive.
 fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
     match raw.get("rms_norm_eps") {
@@ -211,15 +255,12 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
 ///   `use_sliding_window`, `sliding_window` on layers `≥ max_window_layers` (default 28);
 /// - LLaMA has no sliding window (transformers' `LlamaConfig` ignores the key, and so do we).
 ///
-/// A window must be a positive integer.
+/// A window must be a positive integer (checked for every family).
 pub fn sliding_windows(
     raw: &Map<String, Value>,
     model_type: &str,
     layers: usize,
 ) -> Result<Vec<Option<usize>>, ModelError> {
-    if model_type == "llama" || model_type == "smollm2" {
-        return Ok(vec![None; layers]);
-    }
     let window = match raw.get("sliding_window") {
         None | Some(Value::Null) => None,
         Some(v) => match v.as_u64() {
@@ -227,6 +268,9 @@ pub fn sliding_windows(
             _ => return Err(bad("sliding_window", "must be a positive integer or null", v)),
         },
     };
+    if model_type == "llama" || model_type == "smollm2" {
+        return Ok(vec![None; layers]);
+    }
     if let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) {
         let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
         if types.len() != layers {
@@ -275,8 +319,26 @@ fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usi
     }
 }
 
-fn req_usize(raw: &Map<String, Value>, field: &'static str) -> Result<usize, ModelError> {
-    opt_usize(raw, field)?.ok_or(ModelError::Config { field, problem: "is missing".into() })
+/// The largest width (vocabulary, hidden, MLP, heads) a config may give (`head_dim` is bounded
+/// by `rope-ext-core`): a
+/// tensor dimension stays below 2³¹, as libtorch and wgpu index with `i32`, and products of
+/// two widths fit in `usize`, so no size read from a file can overflow or drive an allocation
+/// beyond what its tensors' bytes then have to match.
+pub const MAX_WIDTH: usize = 1 << 31;
+
+/// The most decoder layers a config may give (the largest published models have under 200).
+pub const MAX_LAYERS: usize = 1 << 16;
+
+/// A required size: an integer in `1..=max`.
+fn req_size(raw: &Map<String, Value>, field: &'static str, max: usize) -> Result<usize, ModelError> {
+    match opt_usize(raw, field)? {
+        None => Err(ModelError::Config { field, problem: "is missing".into() }),
+        Some(0) => Err(ModelError::Config { field, problem: "must be at least 1, got 0".into() }),
+        Some(v) if v > max => {
+            Err(ModelError::Config { field, problem: format!("is {v}, more than the {max} this loader accepts") })
+        }
+        Some(v) => Ok(v),
+    }
 }
 
 fn opt_bool(raw: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ModelError> {

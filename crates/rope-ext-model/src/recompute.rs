@@ -76,6 +76,7 @@ impl Tiling {
 )]
 pub trait RecomputingAttention: Backend {
     /// `[b, h, n_q, d]` attention output; see the module documentation.
+    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -153,6 +154,7 @@ impl AttentionKernel for burn::backend::Flex {
 
 #[cfg(feature = "flex")]
 impl RecomputingAttention for burn::backend::Flex {
+    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
@@ -302,6 +304,7 @@ impl<B: AttentionKernel> Backward<B, 3> for CausalAttentionBackward {
 }
 
 impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> RecomputingAttention for Autodiff<B, C> {
+    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,

@@ -25,8 +25,23 @@ impl Tokenizer {
                 source: std::io::Error::from(std::io::ErrorKind::NotFound),
             });
         }
-        let inner = tokenizers::Tokenizer::from_file(path)
-            .map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })?;
+        // tokenizers 0.23 panics on some malformed files (a BPE merge longer than every
+        // vocabulary entry indexes past a buffer): that is bad input, so a typed error here.
+        let read = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_file(path));
+        let inner = match read {
+            Ok(result) => result.map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })?,
+            Err(panic) => {
+                let reason = panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no message");
+                return Err(ModelError::Tokenizer {
+                    path: path.into(),
+                    message: format!("malformed (the tokenizers crate panicked reading it: {reason})"),
+                });
+            }
+        };
         Ok(Tokenizer { inner, path: path.into() })
     }
 

@@ -36,27 +36,41 @@ struct Checkpoint {
 }
 
 impl Checkpoint {
+    /// Reads `model.safetensors`, or the shards `model.safetensors.index.json` names. A shard
+    /// must be a regular file in `dir` named by a plain file name, and must hold exactly the
+    /// tensors the index maps to it; a tensor found twice is an error.
     fn read(dir: &Path) -> Result<Self, ModelError> {
         let single = dir.join("model.safetensors");
         let index = dir.join("model.safetensors.index.json");
-        let files: Vec<PathBuf> = if single.exists() {
-            vec![single]
+        // Per file, the tensors the index maps to it (`None`: a single file, whatever it holds).
+        let files: Vec<(PathBuf, Option<BTreeSet<&str>>)>;
+        let index_value: Value;
+        if single.exists() {
+            files = vec![(single, None)];
         } else if index.exists() {
             let text = read(&index)?;
-            let v: Value =
+            index_value =
                 serde_json::from_str(&text).map_err(|source| ModelError::Json { path: index.clone(), source })?;
-            let map = v.get("weight_map").and_then(Value::as_object).ok_or_else(|| ModelError::Safetensors {
-                path: index.clone(),
-                message: "no `weight_map` object".into(),
+            let map = index_value.get("weight_map").and_then(Value::as_object).ok_or_else(|| {
+                ModelError::Safetensors { path: index.clone(), message: "no `weight_map` object".into() }
             })?;
-            if map.values().any(|v| !v.is_string()) {
-                return Err(ModelError::Safetensors {
-                    path: index,
-                    message: "`weight_map` values must be file names".into(),
+            let mut shards: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for (tensor, file) in map {
+                let plain = file.as_str().filter(|f| {
+                    let mut parts = Path::new(f).components();
+                    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
                 });
+                let Some(file) = plain else {
+                    return Err(ModelError::Safetensors {
+                        path: index,
+                        message: format!(
+                            "`weight_map` maps `{tensor}` to {file}, not a file name in the model directory"
+                        ),
+                    });
+                };
+                shards.entry(file).or_default().insert(tensor.as_str());
             }
-            let names: BTreeSet<&str> = map.values().filter_map(Value::as_str).collect();
-            names.into_iter().map(|n| dir.join(n)).collect()
+            files = shards.into_iter().map(|(f, names)| (dir.join(f), Some(names))).collect();
         } else {
             return Err(ModelError::Io {
                 path: single,
@@ -67,13 +81,28 @@ impl Checkpoint {
             });
         };
         let mut tensors = BTreeMap::new();
-        for path in files {
-            let bytes = std::fs::read(&path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+        for (path, expected) in files {
+            let bytes = read_regular_file(&path)?;
             let st = SafeTensors::deserialize(&bytes)
                 .map_err(|e| ModelError::Safetensors { path: path.clone(), message: e.to_string() })?;
+            if let Some(expected) = expected {
+                let found: BTreeSet<&str> = st.names().into_iter().collect();
+                if let Some(name) = found.symmetric_difference(&expected).next() {
+                    let problem = if found.contains(name) { "holds" } else { "lacks" };
+                    return Err(ModelError::Safetensors {
+                        path: path.clone(),
+                        message: format!("{problem} `{name}`, against model.safetensors.index.json's weight_map"),
+                    });
+                }
+            }
             for (name, view) in st.tensors() {
                 let data = to_f32(&name, view.dtype(), view.data())?;
-                tensors.insert(name, HostTensor { shape: view.shape().to_vec(), data });
+                if tensors.insert(name.clone(), HostTensor { shape: view.shape().to_vec(), data }).is_some() {
+                    return Err(ModelError::Safetensors {
+                        path: path.clone(),
+                        message: format!("`{name}` is stored twice in the checkpoint"),
+                    });
+                }
             }
         }
         Ok(Checkpoint { tensors })
@@ -86,6 +115,15 @@ impl Checkpoint {
         }
         Ok(t)
     }
+}
+
+/// The bytes of a regular file (not a device, FIFO or directory, which could be endless).
+fn read_regular_file(path: &Path) -> Result<Vec<u8>, ModelError> {
+    let meta = std::fs::metadata(path).map_err(|source| ModelError::Io { path: path.into(), source })?;
+    if !meta.is_file() {
+        return Err(ModelError::Safetensors { path: path.into(), message: "is not a regular file".into() });
+    }
+    std::fs::read(path).map_err(|source| ModelError::Io { path: path.into(), source })
 }
 
 fn read(path: &Path) -> Result<String, ModelError> {

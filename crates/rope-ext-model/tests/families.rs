@@ -57,3 +57,21 @@ fn published_configs_are_read() {
     assert!(matches!(c.rope.scaling(), RopeScaling::Llama3(_)));
     assert_eq!(c.eos_token_ids, vec![128001, 128009]);
 }
+
+/// transformers' Mistral and Qwen2 do not read `attention_bias` or `mlp_bias` (Qwen2 always has
+/// q/k/v biases, Mistral none); LLaMA does.
+#[test]
+fn bias_keys_are_read_where_transformers_reads_them() {
+    let with_biases = |model_type: &str| {
+        LlamaConfig::from_json(&json!({"model_type": model_type, "hidden_size": 64, "intermediate_size": 128,
+            "num_attention_heads": 4, "num_hidden_layers": 2, "max_position_embeddings": 256, "vocab_size": 96,
+            "attention_bias": true, "mlp_bias": true}))
+        .unwrap()
+    };
+    for (model_type, expect) in
+        [("llama", (true, true, true)), ("mistral", (false, false, false)), ("qwen2", (true, false, false))]
+    {
+        let c = with_biases(model_type);
+        assert_eq!((c.qkv_bias, c.o_bias, c.mlp_bias), expect, "{model_type}");
+    }
+}

@@ -9,6 +9,7 @@
 //! - entropy-aware ABF on a 4-layer model, `c = 64`, 320 tokens: the paper's layer rule (layers
 //!   0–1 unscaled) and the released code's (every layer), against transformers with the scalar
 //!   patched in, and a check that the scalar changes the logits at all;
+//! - LLaMA's `attention_bias` and `mlp_bias` with a tied output head;
 //! - partial rotary (`partial_rotary_factor` 0.5) and interleaved pairs (`rope_interleave`),
 //!   alone and together, against transformers with its rotation swapped.
 
@@ -80,8 +81,10 @@ fn check_model(name: &str, model: &Llama, logits: &str) {
     let vocab = model.config.vocab_size;
     let n = ids.len();
     for (imp, label) in IMPLS {
-        let out =
-            model.forward(model.tokens(&[ids.clone()]).unwrap(), ForwardOptions { attention: imp, entropy: None });
+        let out = model.forward(
+            model.tokens(std::slice::from_ref(&ids)).unwrap(),
+            ForwardOptions { attention: imp, entropy: None },
+        );
         compare(&format!("{name} {logits} {label}"), &to_host(out), &expect, vocab);
     }
     let row = |t: usize| &expect[t * vocab..(t + 1) * vocab];
@@ -151,8 +154,15 @@ fn the_eabf_scalar_acts_past_the_window_and_not_inside_it() {
     compare("eabf inside c", &paper[..64 * vocab], &unscaled[..64 * vocab], vocab);
     // Past c it is not, and our model follows transformers-with-the-scalar, not plain ABF.
     assert!(max_diff(&paper[64 * vocab..], &unscaled[64 * vocab..]) > 1e-2, "the scalar must change the logits");
-    let out = to_host(model.forward(model.tokens(&[ids]).unwrap(), ForwardOptions::default()));
+    let out = to_host(model.forward(model.tokens(std::slice::from_ref(&ids)).unwrap(), ForwardOptions::default()));
     assert!(max_diff(&out, &unscaled) > 1e-2);
+    // Our EABF and our plain ABF at the same base agree exactly inside c.
+    let mut abf = load("eabf");
+    let config = abf.config.rope.config().clone();
+    let scaling = RopeScaling::Abf(rope_ext_core::methods::abf::Abf { theta: config.rope_theta });
+    abf.config.rope = Rope::new(RopeConfig { scaling, ..config }).unwrap();
+    let inside = |m: &Llama| to_host(m.forward(m.tokens(&[ids[..64].to_vec()]).unwrap(), ForwardOptions::default()));
+    assert_eq!(inside(&model), inside(&abf), "EABF and ABF inside c");
 }
 
 #[test]
@@ -166,4 +176,12 @@ fn partial_and_interleaved_rotary_match_transformers_with_the_rotation_swapped()
         assert_eq!((model.config.rope.rotary_dim(), model.config.rope.layout()), (rotary_dim, layout), "{name}");
         check_model(name, &model, "logits_long");
     }
+}
+
+#[test]
+fn biases_and_a_tied_head_match_transformers() {
+    let model = load("llama_biases");
+    let c = &model.config;
+    assert_eq!((c.qkv_bias, c.o_bias, c.mlp_bias, c.tie_word_embeddings), (true, true, true, true));
+    check_model("llama_biases", &model, "logits_long");
 }

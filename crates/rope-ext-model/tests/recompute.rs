@@ -30,9 +30,10 @@ fn reference(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, offset: usize
 
 fn close(a: Tensor<4>, b: Tensor<4>, what: &str) {
     let (a, b) = (to_host(a), to_host(b));
-    // A floor for tensors that are zero in exact arithmetic (dQ with a one-key window: each row
-    // attends to itself alone), where both sides carry only rounding (~1e-6).
-    let scale = b.iter().fold(0.05f32, |m, x| m.max(x.abs()));
+    // A floor for tensors that are zero in exact arithmetic (dQ and dK with a one-key window:
+    // each row attends to itself alone), where both sides carry only rounding (~1e-6 for these
+    // inputs, whose gradients are otherwise of order 1 to 10).
+    let scale = b.iter().fold(0.5f32, |m, x| m.max(x.abs()));
     let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
     assert!(diff <= 2e-5 * scale, "{what}: max difference {diff:e} (scale {scale:e})");
 }

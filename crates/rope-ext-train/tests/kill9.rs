@@ -3,8 +3,9 @@
 //! The test re-runs its own binary as a child that trains a fixed number of steps and
 //! checkpoints after each (`ROPE_EXT_KILL9_CHILD` set), kills it with SIGKILL after a random
 //! delay, and checks that the newest `step-*` directory resumes; repeated at twenty seeded
-//! random delays, each child resuming where the last was killed. The run is then finished from
-//! the last checkpoint and must end with the weights of the same run never interrupted.
+//! random delays, each child resuming where the last was killed. The run is then continued
+//! in-process from the last checkpoint for a few more steps and must end with the weights of
+//! the same run never interrupted, stopped at the same step.
 
 mod common;
 
@@ -20,8 +21,9 @@ const CHILD: &str = "ROPE_EXT_KILL9_CHILD";
 
 /// Kills, at seeded random delays.
 const KILLS: usize = 20;
-/// Epochs of 2 steps: long enough that every kill interrupts the run.
-const EPOCHS: u32 = 100;
+/// Epochs of 2 steps: far more than the kills let the children take, so every kill interrupts
+/// the run (the learning-rate schedule spans them all, identically in both runs).
+const EPOCHS: u32 = 5000;
 
 fn config() -> TrainConfig {
     TrainConfig {
@@ -87,11 +89,12 @@ fn checkpoints_survive_kill_9() {
     assert!(last_step > 0, "the child never completed a checkpoint");
     let dir = CheckpointDir::new(&root, 2);
     let mut resumed = start(&dir);
-    assert!(resumed.step() < resumed.total_steps(), "the kills must interrupt the run, not follow its end");
-    resumed.run(None, Some(&dir), None, &mut |_| {}).unwrap();
+    let end = resumed.step() + 3;
+    assert!(end <= resumed.total_steps(), "the kills must interrupt the run, not follow its end");
+    resumed.run(Some(end), Some(&dir), None, &mut |_| {}).unwrap();
     let mut uninterrupted = Trainer::new(tiny_model(9), pattern_samples(8, 16), config()).unwrap();
-    uninterrupted.run(None, None, None, &mut |_| {}).unwrap();
-    assert_eq!(resumed.step(), uninterrupted.step());
+    uninterrupted.run(Some(end), None, None, &mut |_| {}).unwrap();
+    assert_eq!((resumed.step(), uninterrupted.step()), (end, end));
     assert_eq!(host_weights(resumed.model()), host_weights(uninterrupted.model()), "interrupted run's weights");
     let _ = std::fs::remove_dir_all(&root);
 }

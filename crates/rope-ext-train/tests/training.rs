@@ -114,6 +114,16 @@ fn an_e2llm_step_feeds_the_sampled_positions_and_reports_their_loss() {
 }
 
 #[test]
+fn a_model_with_attention_dropout_is_refused() {
+    let mut model = tiny_model(1);
+    model.config.attention_dropout = 0.1;
+    let Err(e) = Trainer::new(model, pattern_samples(4, 8), config()) else {
+        panic!("a model with dropout must be refused")
+    };
+    assert!(e.to_string().contains("attention_dropout"), "{e}");
+}
+
+#[test]
 fn micro_batches_do_not_change_the_result() {
     let run = |micro| {
         let cfg = TrainConfig { micro_batch_size: micro, ..config() };

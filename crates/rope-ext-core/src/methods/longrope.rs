@@ -2,26 +2,39 @@
 //! (legacy `"su"`).
 //!
 //! Per-pair rescale factors `λ_i` divide the frequencies, `θ'_i = θ_i / λ_i`; the first `n̂`
-//! positions are not interpolated (they take the original `θ_i` and no attention factor; see
-//! [`crate::Rope::table`]). Two factor lists are kept: `short_factor` while the current sequence
-//! length `n ≤ L` (`L` = `original_max_position_embeddings`) and `long_factor` once `n > L`
-//! (HF `longrope_frequency_update`; a prompt longer than `L` uses the long factors from token
-//! 0).
+//! positions `m < n̂` are not interpolated (they take the original `θ_i` and no attention factor;
+//! see [`crate::Rope::table`]). Eq. 3 gives only the frequencies; the paper never mentions the
+//! attention factor. The "no factor below `n̂`" rule is the reference code's
+//! (`MixedLongRoPEScaledRotaryEmbedding` copies the original model's cos/sin into rows `:n̂`).
+//! The reference counts rows of the current call, not positions; here it is the position `m`, as
+//! Eq. 3 writes it. The two agree for a prefill from position 0.
+//!
+//! Two factor lists are kept: `short_factor` while the current sequence length `n ≤ L`
+//! (`L` = `original_max_position_embeddings`) and `long_factor` once `n > L` (HF
+//! `longrope_frequency_update`; a prompt longer than `L` uses the long factors from token 0).
 //!
 //! Attention factor (multiplies cos and sin), with `s = factor` (or `max_position_embeddings /
 //! L` when absent), applied in both regimes:
-//! - `su` (the paper's and HF's default): `sqrt(1 + ln s / ln L)` for `s > 1`, else 1;
+//! - `su` (the reference code's and HF's default; the paper does not name a policy):
+//!   `sqrt(1 + ln s / ln L)` for `s > 1`, else 1;
 //! - `yarn`: `0.1 ln s + 1` for `s > 1`, else 1;
 //! - an explicit value (HF `attention_factor`).
 //!
 //! Dynamic rescale (LongRoPE `DynamicLongRoPEScaledRotaryEmbedding`): with `n > L`,
-//! `λ'_i = 1 + (λ_i − 1)(n/L − 1)/(s − 1)`; needs `s > 1`. The monotonic constraint of the
-//! search, `λ_i ≤ λ_{i+1}`, is checked when [`LongRope::monotonic`] is set (search results), not
-//! for released checkpoints, whose factors need not be monotone.
+//! `λ'_i = 1 + (λ_i − 1)(n/L − 1)/(s − 1)`; needs `s > 1`. The reference has one factor list and
+//! rescales it at every `n` (so `λ'_i < 1` below `L`); here only the long factors are rescaled,
+//! once `n > L`; the attention factor stays at its value for `s` in both.
+//!
+//! The monotonic constraint of the search, `λ_i ≤ λ_{i+1}`, is checked when
+//! [`LongRope::monotonic`] is set (search results), not for released checkpoints, whose factors
+//! need not be monotone.
 //!
 //! Parity: HF transformers 5.23 `_compute_longrope_parameters` with `Phi3Config` (short/long
 //! switching, top-level `original_max_position_embeddings`, explicit and derived attention
 //! factor) — `tests/goldens`; `su` value 1.19023807 for s = 32, L = 4096 (spec §13).
+//! microsoft/LongRoPE c9e56aa `rope/longrope.py` (start tokens, `su`/`yarn`/explicit attention
+//! factor, dynamic rescale) and `evolution/search.py::rescale`, reimplemented in numpy —
+//! `crates/rope-ext-core/tests/goldens/make_longrope.py`.
 
 use crate::error::{RopeError, at_least, finite, positive};
 use crate::frequencies::{RopeContext, RopeFrequencies};

@@ -201,9 +201,12 @@ impl PasskeyCell {
     }
 }
 
-/// Runs the grid: for each cell and trial, builds the prompt, decodes greedily (re-running the
-/// sequence when the method's frequencies change with length, as transformers does), and
-/// checks the first number of the answer. `on_trial` sees each finished trial.
+/// Runs the grid: for each cell and trial, builds the prompt, decodes greedily with a KV cache
+/// ([`Generation`]), and checks the first number of the answer. When the method's frequencies
+/// change with length (dynamic NTK past the window, LongRoPE's short→long switch), `Generation`
+/// drops the cache and re-runs the whole sequence, so every step equals a full recompute.
+/// transformers does not: its dynamic NTK keeps the cached keys rotated with the old
+/// frequencies (transformers#25104). `on_trial` sees each finished trial.
 pub fn evaluate(
     model: &Llama,
     tokenizer: &Tokenizer,
