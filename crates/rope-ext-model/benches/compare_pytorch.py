@@ -8,7 +8,9 @@ one run, same machine, same thread count, one process per measurement.
 It creates a ~30M-parameter LLaMA (hidden 512, 8 layers, 8 heads of 64, 4 KV heads, SwiGLU
 1376, vocab 8192, untied head; random weights) under target/bench-llama-30m with transformers,
 then times forward and forward+backward at each length for each backend and for PyTorch, and a
-16,384-token forward of rope-ext's default backend for the memory target. Prints a markdown table.
+16,384-token forward of rope-ext's default backend for the memory target. Prints a markdown table;
+with `--json FILE`, also writes every measurement (the JSON line each process printed, plus the
+ratio to PyTorch) and the settings to FILE, the raw output a README table is made from.
 """
 
 import argparse
@@ -53,6 +55,7 @@ def main():
     p.add_argument("--modes", default="forward,train")
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--json", type=Path, help="write every measurement here")
     a = p.parse_args()
     make_model()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), RAYON_NUM_THREADS=str(a.threads))
@@ -71,6 +74,9 @@ def main():
             print(json.dumps(rows[-1]), file=sys.stderr)
     rows.append(run([str(BIN), "--model", str(MODEL), "--len", "16384", "--mode", "forward", "--backend",
                      a.backends.split(",")[0], "--repeats", "1"], env))
+    if a.json:
+        settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()}
+        a.json.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1) + "\n")
     print(f"threads: {a.threads}\n")
     print("| implementation | mode | tokens | tokens/s | vs PyTorch | peak RSS (MiB) |")
     print("|---|---|---|---|---|---|")

@@ -28,8 +28,9 @@ use crate::recompute::{Tiling, causal_attention};
 pub enum AttentionImpl {
     /// The backend's fused causal attention (`burn::tensor::module::attention` with
     /// `is_causal`; flex tiles it with an online softmax for long inputs). It cannot report
-    /// entropies, and backends disagree on causal masks with cached keys: with an
-    /// [`EntropyHook`] or a KV cache the chunked path runs instead. Under autodiff burn's
+    /// entropies, has no sliding window, and backends disagree on causal masks with cached
+    /// keys: with an [`EntropyHook`], a window that masks a key, or a KV cache the chunked path
+    /// runs instead. Under autodiff burn's
     /// kernel falls back to the materialised form on every backend, so on an autodiff device
     /// the chunked path (with its recomputing backward) runs instead too.
     Fused,
@@ -168,21 +169,21 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
     let device = call.q.device();
     let mut outputs = Vec::with_capacity(nq.div_ceil(query_block));
     let mut hook = call.hook;
+    let tiling = Tiling { query_block, key_chunk, offset: call.offset, window: call.window };
     for q0 in (0..nq).step_by(query_block) {
         let q1 = (q0 + query_block).min(nq);
         let q = call.q.clone().slice([0..b, 0..h, q0..q1, 0..d]);
         let last_key = (call.offset + q1).min(nk); // keys first_key..last_key are visible to some query
-        let first_key = call.window.map_or(0, |w| (call.offset + q0 + 1).saturating_sub(w));
         let mut m: Option<Tensor<4>> = None;
         let (mut l, mut acc, mut w) = (None::<Tensor<4>>, None::<Tensor<4>>, None::<Tensor<4>>);
-        for k0 in (first_key..last_key).step_by(key_chunk) {
+        for k0 in (tiling.first_key(q0)..last_key).step_by(key_chunk) {
             let k1 = (k0 + key_chunk).min(last_key);
             let k = call.k.clone().slice([0..b, 0..h, k0..k1, 0..d]);
             let v = call.v.clone().slice([0..b, 0..h, k0..k1, 0..d]);
             let mut s = q.clone().matmul(k.swap_dims(2, 3)) * call.scale;
-            let behind_window = call.window.is_some_and(|w| k0 + w < call.offset + q1);
-            let needs_mask = k1 > call.offset + q0 + 1 || behind_window;
-            let mask = needs_mask.then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, call.window, &device));
+            let mask = tiling
+                .needs_mask(q0..q1, k0..k1)
+                .then(|| causal_mask(call.offset + q0, q1 - q0, k0, k1 - k0, call.window, &device));
             if let Some(mask) = &mask {
                 s = s.mask_fill(mask.clone(), f32::NEG_INFINITY);
             }
@@ -222,7 +223,7 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
             }
             m = Some(m_new);
         }
-        let (l, acc) = (l.expect("query block sees key 0"), acc.expect("query block sees key 0"));
+        let (l, acc) = (l.expect("every query sees its own key"), acc.expect("every query sees its own key"));
         if let (Some(hook), Some(w)) = (hook.as_deref_mut(), w) {
             record(hook, call.layer, call.offset + q0, l.clone(), w);
         }

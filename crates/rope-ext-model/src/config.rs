@@ -13,10 +13,10 @@
 //! | `attention_bias` | llama (Mistral and Qwen2 ignore it, as transformers does) | q/k/v/o biases | `model-level/llama_biases` |
 //! | `mlp_bias` | llama (likewise) | gate/up/down biases | `model-level/llama_biases` |
 //! | (q/k/v biases) | qwen2, always | q/k/v biases | `model-level/qwen2_sliding` |
-//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2 | per-layer window ([`sliding_windows`]) | `model-level/mistral_sliding`, `qwen2_sliding` |
+//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding` |
 //! | `rope_parameters` / `rope_scaling` / `rope_theta` / `partial_rotary_factor` / `max_position_embeddings` | all | `rope-ext-core`'s `hf::read_config` | core goldens, tiny-llama and model-level fixtures |
 //! | `rope_interleave` | ours (DeepSeek-V3's name) | interleaved pairs | `model-level/interleaved` |
-//! | `attention_dropout` | all | read (`0 ≤ p < 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores it, as transformers does in eval | malformed corpus |
+//! | `attention_dropout` | all | read (`0 ≤ p ≤ 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores it, as transformers does in eval | malformed corpus |
 //! | `dtype` / `torch_dtype` | all | weights are read in their stored dtype and computed in f32 | `tiny-llama/bf16` |
 //! | `bos_token_id`, `eos_token_id` | all | inside the vocabulary | malformed corpus |
 //! | `pad_token_id` | all | not read: it only sets the embedding's `padding_idx` (no effect on logits) | — |
@@ -225,13 +225,13 @@ fn check_hidden_act(raw: &Map<String, Value>) -> Result<(), ModelError> {
     }
 }
 
-/// `attention_dropout` (default 0): a probability in `[0, 1)`.
+/// `attention_dropout` (default 0): a probability in `[0, 1]`.
 fn attention_dropout(raw: &Map<String, Value>) -> Result<f64, ModelError> {
     match raw.get("attention_dropout") {
         None | Some(Value::Null) => Ok(0.0),
         Some(v) => match v.as_f64() {
-            Some(p) if (0.0..1.0).contains(&p) => Ok(p),
-            _ => Err(bad("attention_dropout", "must be a probability in [0, 1)", v)),
+            Some(p) if (0.0..=1.0).contains(&p) => Ok(p),
+            _ => Err(bad("attention_dropout", "must be a probability in [0, 1]", v)),
         },
     }
 }
@@ -249,57 +249,70 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
 
 /// Per layer, the sliding window of its attention, as transformers 5.23 decides it:
 ///
-/// - `layer_types` when present (`"sliding_attention"` → `sliding_window`, `"full_attention"`
-///   → none; the list must have one entry per layer);
-/// - otherwise Mistral: `sliding_window` (or `null`) on every layer; Qwen2: with
-///   `use_sliding_window`, `sliding_window` on layers `≥ max_window_layers` (default 28);
-/// - LLaMA has no sliding window (transformers' `LlamaConfig` ignores the key, and so do we).
+/// - Mistral: `sliding_window` on every layer (absent: `MistralConfig`'s 4096; `null`: none);
+///   `layer_types` is not read (`MistralConfig` only warns about it);
+/// - Qwen2: without `use_sliding_window`, no window (`Qwen2Config` drops `sliding_window`);
+///   with it, `sliding_window` (absent: 4096) on the layers `layer_types` marks
+///   `"sliding_attention"` (`"full_attention"`, or the legacy `"attention"`, have none), or,
+///   without `layer_types`, on layers `≥ max_window_layers` (default 28); a sliding layer with
+///   no window is an error (transformers raises when it builds the mask);
+/// - LLaMA: none (`LlamaConfig` has no sliding window; the keys are not read).
 ///
-/// A window must be a positive integer (checked for every family).
+/// A window that is used must be a positive integer.
 pub fn sliding_windows(
     raw: &Map<String, Value>,
     model_type: &str,
     layers: usize,
 ) -> Result<Vec<Option<usize>>, ModelError> {
-    let window = match raw.get("sliding_window") {
-        None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(w) if w >= 1 => Some(usize::try_from(w).map_err(|_| bad("sliding_window", "is too large", v))?),
-            _ => return Err(bad("sliding_window", "must be a positive integer or null", v)),
-        },
-    };
-    if model_type == "llama" || model_type == "smollm2" {
-        return Ok(vec![None; layers]);
-    }
-    if let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) {
-        let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
-        if types.len() != layers {
-            return Err(ModelError::Config {
-                field: "layer_types",
-                problem: format!("has {} entries for num_hidden_layers {layers}", types.len()),
-            });
+    match model_type {
+        "mistral" => Ok(vec![sliding_window(raw)?; layers]),
+        "qwen2" => {
+            let window =
+                if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) { sliding_window(raw)? } else { None };
+            let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) else {
+                let first = opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS);
+                return Ok((0..layers).map(|l| window.filter(|_| l >= first)).collect());
+            };
+            let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
+            if types.len() != layers {
+                return Err(ModelError::Config {
+                    field: "layer_types",
+                    problem: format!("has {} entries for num_hidden_layers {layers}", types.len()),
+                });
+            }
+            types
+                .iter()
+                .map(|t| match t.as_str() {
+                    Some("full_attention" | "attention") => Ok(None),
+                    Some("sliding_attention") => window.map(Some).ok_or(ModelError::Config {
+                        field: "sliding_window",
+                        problem: "is missing or disabled by use_sliding_window, but layer_types has \
+                                  sliding_attention layers"
+                            .into(),
+                    }),
+                    _ => Err(bad("layer_types", "entries must be full_attention or sliding_attention", t)),
+                })
+                .collect()
         }
-        return types
-            .iter()
-            .map(|t| match t.as_str() {
-                Some("full_attention") => Ok(None),
-                Some("sliding_attention") => window.map(Some).ok_or(ModelError::Config {
-                    field: "sliding_window",
-                    problem: "is missing, but layer_types has sliding_attention layers".into(),
-                }),
-                _ => Err(bad("layer_types", "entries must be full_attention or sliding_attention", t)),
-            })
-            .collect();
+        _ => Ok(vec![None; layers]),
     }
-    let first_sliding = match model_type {
-        "qwen2" if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) => {
-            opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS)
-        }
-        "qwen2" => layers,
-        _ => 0,
-    };
-    Ok((0..layers).map(|l| if l >= first_sliding { window } else { None }).collect())
 }
+
+/// `sliding_window` where a family uses it: absent means transformers' default 4096, `null`
+/// means none, anything else must be a positive integer.
+fn sliding_window(raw: &Map<String, Value>) -> Result<Option<usize>, ModelError> {
+    match raw.get("sliding_window") {
+        None => Ok(Some(DEFAULT_SLIDING_WINDOW)),
+        Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|w| usize::try_from(w).ok()) {
+            Some(w) if w >= 1 => Ok(Some(w)),
+            _ => Err(bad("sliding_window", "must be a positive integer or null", v)),
+        },
+    }
+}
+
+/// `MistralConfig.sliding_window`'s and `Qwen2Config.sliding_window`'s default.
+pub const DEFAULT_SLIDING_WINDOW: usize = 4096;
 
 /// `Qwen2Config.max_window_layers`'s default.
 const QWEN2_MAX_WINDOW_LAYERS: usize = 28;
@@ -324,7 +337,7 @@ fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usi
 /// tensor dimension stays below 2³¹, as libtorch and wgpu index with `i32`, and products of
 /// two widths fit in `usize`, so no size read from a file can overflow or drive an allocation
 /// beyond what its tensors' bytes then have to match.
-pub const MAX_WIDTH: usize = 1 << 31;
+pub const MAX_WIDTH: usize = (1 << 31) - 1;
 
 /// The most decoder layers a config may give (the largest published models have under 200).
 pub const MAX_LAYERS: usize = 1 << 16;

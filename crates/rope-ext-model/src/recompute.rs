@@ -20,11 +20,12 @@
 //! Queries must be the last `n_q` of the `n_k` positions (`offset = n_k − n_q`), as with a
 //! KV cache.
 //!
-//! Sliding window (Mistral, Qwen2's sliding layers, Gemma's local layers): with a window `W`,
-//! the query at key position `p` sees keys `j` with `p − W < j ≤ p` (transformers'
-//! `sliding_window_overlay`: the window counts the query itself). Key chunks wholly older than
-//! a block's window are skipped in both passes; a row can then see no key of a chunk, so the
-//! running maximum is kept finite (`m ≥ −f32::MAX`), which makes such a chunk add `e^(−∞) = 0`.
+//! Sliding window (Mistral, Qwen2's sliding layers): with a window `W`, the query at key
+//! position `p` sees keys `j` with `p − W < j ≤ p` (transformers' `sliding_window_overlay`: the
+//! window counts the query itself). The forward skips key chunks wholly older than a query
+//! block's window, the backward the query blocks that have left a key chunk's window; a row can
+//! then see no key of a chunk, so the running maximum is kept finite (`m ≥ −f32::MAX`), which
+//! makes such a chunk add `e^(−∞) = 0`.
 
 // burn 0.22 marks burn-tch deprecated; its backend is kept because users asked for it.
 #![cfg_attr(feature = "tch", allow(deprecated))]
@@ -62,7 +63,13 @@ impl Tiling {
     /// One past the last query row that sees key `j`: `j − offset + W` (all rows without a
     /// window), at most `n_q`.
     pub fn query_end(&self, j: usize, nq: usize) -> usize {
-        self.window.map_or(nq, |w| (j + w).saturating_sub(self.offset).min(nq))
+        self.window.map_or(nq, |w| j.saturating_add(w).saturating_sub(self.offset).min(nq))
+    }
+
+    /// Whether some query row in `rows` does not see some key in `keys`: a key in a row's
+    /// future, or behind the last row's window.
+    pub fn needs_mask(&self, rows: Range<usize>, keys: Range<usize>) -> bool {
+        keys.end > self.offset + rows.start + 1 || keys.start < self.first_key(rows.end - 1)
     }
 }
 
@@ -362,10 +369,10 @@ fn scores<B: Backend>(
 ) -> FloatTensor<B> {
     let s =
         B::float_mul_scalar(B::float_matmul(q_rows.clone(), transpose::<B>(rows::<B>(k, ks.clone()))), scale.into());
-    let offset = tiling.offset;
-    if ks.end <= offset + qs.start + 1 && ks.start >= tiling.first_key(qs.end - 1) {
+    if !tiling.needs_mask(qs.clone(), ks.clone()) {
         return s;
     }
+    let offset = tiling.offset;
     let (nq, nk) = (qs.len(), ks.len());
     let mut mask = vec![0.0f32; nq * nk];
     for (i, row) in mask.chunks_mut(nk).enumerate() {
@@ -377,7 +384,8 @@ fn scores<B: Backend>(
             }
         }
     }
-    let mask = B::float_from_data(TensorData::new(mask, [1, 1, nq, nk]), &s.device());
+    // Built in f32, added in the scores' dtype (flex does not mix dtypes in one operation).
+    let mask = B::float_cast(B::float_from_data(TensorData::new(mask, [1, 1, nq, nk]), &s.device()), s.dtype().into());
     B::float_add(s, mask)
 }
 
@@ -428,7 +436,7 @@ fn forward<B: Backend>(
                 }
             });
         }
-        let (m, l, acc) = state.expect("every query sees key 0");
+        let (m, l, acc) = state.expect("every query sees its own key");
         outs.push(B::float_div(acc, l.clone()));
         lses.push(B::float_add(m, B::float_log(l)));
     }
@@ -477,6 +485,6 @@ fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<
         dks.push(dk.unwrap_or_else(zeros));
         dvs.push(dv.unwrap_or_else(zeros));
     }
-    let dq = dq.into_iter().map(|g| g.expect("every query sees key 0")).collect();
+    let dq = dq.into_iter().map(|g| g.expect("every query sees its own key")).collect();
     (B::float_cat(dq, 2), B::float_cat(dks, 2), B::float_cat(dvs, 2))
 }

@@ -27,6 +27,7 @@ impl Tokenizer {
         }
         // tokenizers 0.23 panics on some malformed files (a BPE merge longer than every
         // vocabulary entry indexes past a buffer): that is bad input, so a typed error here.
+        // The process's panic hook still reports the panic (on stderr, by default).
         let read = std::panic::catch_unwind(|| tokenizers::Tokenizer::from_file(path));
         let inner = match read {
             Ok(result) => result.map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })?,

@@ -37,8 +37,10 @@ struct Checkpoint {
 
 impl Checkpoint {
     /// Reads `model.safetensors`, or the shards `model.safetensors.index.json` names. A shard
-    /// must be a regular file in `dir` named by a plain file name, and must hold exactly the
-    /// tensors the index maps to it; a tensor found twice is an error.
+    /// must be named by a plain file name (no directory part, so the index cannot point
+    /// outside `dir`), must be a regular file (after symlinks, which the HF cache layout
+    /// uses; a device or FIFO could be endless), and must hold exactly the tensors the index
+    /// maps to it, so no tensor is read twice.
     fn read(dir: &Path) -> Result<Self, ModelError> {
         let single = dir.join("model.safetensors");
         let index = dir.join("model.safetensors.index.json");
@@ -97,12 +99,7 @@ impl Checkpoint {
             }
             for (name, view) in st.tensors() {
                 let data = to_f32(&name, view.dtype(), view.data())?;
-                if tensors.insert(name.clone(), HostTensor { shape: view.shape().to_vec(), data }).is_some() {
-                    return Err(ModelError::Safetensors {
-                        path: path.clone(),
-                        message: format!("`{name}` is stored twice in the checkpoint"),
-                    });
-                }
+                tensors.insert(name, HostTensor { shape: view.shape().to_vec(), data });
             }
         }
         Ok(Checkpoint { tensors })

@@ -42,6 +42,24 @@ fn chunked_and_reference_report_the_same_entropies() {
 
 /// A zeroed query projection makes every score equal, so every row is uniform over its
 /// `p + 1` visible keys: the hook must report what `rope_ext_entropy` gives for such a row.
+/// With a sliding window (Mistral fixture, `W = 48`) the hook path (a tensor-level chunked
+/// loop, unaligned to the window) reports the reference path's entropies, never more than
+/// `ln W` for any row, and its logits equal transformers'.
+#[test]
+fn with_a_sliding_window_chunked_and_reference_agree() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level/mistral_sliding");
+    let m = Llama::load(&dir, &Backend::for_tests().device().unwrap()).unwrap();
+    let ids: Vec<u32> = (0..300u32).map(|i| 3 + (i * 31) % 90).collect();
+    let a = collect(&m, &ids, AttentionImpl::Reference);
+    let b = collect(&m, &ids, AttentionImpl::Chunked { query_block: 37, key_chunk: 29 });
+    for (la, lb) in a.layers.iter().zip(&b.layers) {
+        for (p, (pa, pb)) in la.positions.iter().zip(&lb.positions).enumerate() {
+            assert!((pa.mean - pb.mean).abs() < 1e-4, "position {p}: {} vs {}", pa.mean, pb.mean);
+            assert!(pa.max <= 48f64.ln() + 1e-4, "position {p} sees more than the window");
+        }
+    }
+}
+
 #[test]
 fn uniform_attention_reports_the_entropy_crates_value() {
     let mut m = model("default");

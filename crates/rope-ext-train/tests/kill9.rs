@@ -62,7 +62,8 @@ fn checkpoints_survive_kill_9() {
     let _ = std::fs::remove_dir_all(&root);
     let exe = std::env::current_exe().unwrap();
     let mut last_step = 0;
-    // Kill times drawn at random (seeded, so a failure can be replayed) over start-up,
+    // Kill times drawn at random (seeded: the same delays every run, though where in the
+    // child's work each lands depends on the machine) over start-up,
     // training and writing, in milliseconds; each child resumes where the last one was killed.
     let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(9);
     let delays: Vec<u64> = (0..KILLS).map(|_| rand::RngExt::random_range(&mut rng, 600..2400)).collect();
