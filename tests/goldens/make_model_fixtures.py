@@ -47,6 +47,8 @@ from safetensors.torch import load_file, save_file
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Phi3Config,
                           Phi3ForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 from transformers.masking_utils import create_sliding_window_causal_mask
+
+from make_tiny_llama import init_weights  # the same weight draw as the tiny-LLaMA fixtures
 from transformers.models.llama import modeling_llama
 from transformers.models.phi3.modeling_phi3 import Phi3RotaryEmbedding
 
@@ -79,12 +81,7 @@ def build(model_cls, config_cls, seed, **config_kwargs):
     model = model_cls(config).eval()
     gen = torch.Generator().manual_seed(seed)
     ids = torch.randint(3, SIZES["vocab_size"], (1, LONG), generator=gen)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name:
-                p.copy_(1.0 + 0.3 * torch.randn(p.shape, generator=gen))
-            else:
-                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
+    init_weights(model, gen)
     return model, ids
 
 

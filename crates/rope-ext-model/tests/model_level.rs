@@ -13,13 +13,16 @@
 //! - partial rotary (`partial_rotary_factor` 0.5) and interleaved pairs (`rope_interleave`),
 //!   alone and together, against transformers with its rotation swapped.
 
+mod common;
+
 use std::path::PathBuf;
+
+use common::{compare, max_diff};
 
 use rope_ext_core::methods::eabf::EabfLayerRule;
 use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling};
 use rope_ext_model::model::to_host;
 use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama};
-use safetensors::SafeTensors;
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level").join(name)
@@ -31,40 +34,8 @@ fn load(name: &str) -> Llama {
 
 /// `input_ids` and the named float32 logits of a fixture's `reference.safetensors`.
 fn reference(name: &str, logits: &str) -> (Vec<u32>, Vec<f32>) {
-    let bytes = std::fs::read(fixture(name).join("reference.safetensors")).unwrap();
-    let st = SafeTensors::deserialize(&bytes).unwrap();
-    let ids = st
-        .tensor("input_ids")
-        .unwrap()
-        .data()
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().unwrap()) as u32)
-        .collect();
-    let values = st
-        .tensor(logits)
-        .unwrap_or_else(|e| panic!("{name}: {logits}: {e}"))
-        .data()
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect();
-    (ids, values)
-}
-
-fn argmax(row: &[f32]) -> usize {
-    row.iter().enumerate().fold((0, f32::MIN), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max)
-}
-
-fn compare(what: &str, ours: &[f32], theirs: &[f32], vocab: usize) {
-    assert_eq!(ours.len(), theirs.len(), "{what}: logits size");
-    let worst = max_diff(ours, theirs);
-    assert!(worst <= 1e-4, "{what}: max |Δlogit| = {worst:e} > 1e-4");
-    for (i, (a, b)) in ours.chunks(vocab).zip(theirs.chunks(vocab)).enumerate() {
-        assert_eq!(argmax(a), argmax(b), "{what}: argmax differs at token {i}");
-    }
+    let (ids, mut tensors) = common::reference(&fixture(name), &[logits]);
+    (ids, tensors.remove(0))
 }
 
 const IMPLS: [(AttentionImpl, &str); 3] = [
