@@ -151,3 +151,36 @@ fn written_configs_match_the_snapshot_checked_by_transformers() {
         "written configs changed (first at line {first_difference:?}); rerun with ROPE_EXT_BLESS=1 and tests/goldens/check_written.py"
     );
 }
+
+/// `rope_interleave` selects interleaved pairs and is written back in both forms; without it
+/// (or `false`) the layout is half-split and nothing is written.
+#[test]
+fn the_pair_layout_round_trips_through_rope_interleave() {
+    use rope_ext_core::PairLayout;
+    let config = |interleave: Value| {
+        let mut c = json!({"hidden_size": 256, "num_attention_heads": 4, "max_position_embeddings": 4096,
+            "rope_theta": 10000.0, "partial_rotary_factor": 0.5});
+        if !interleave.is_null() {
+            c["rope_interleave"] = interleave;
+        }
+        c
+    };
+    for (flag, layout) in [
+        (json!(true), PairLayout::Interleaved),
+        (json!(false), PairLayout::HalfSplit),
+        (Value::Null, PairLayout::HalfSplit),
+    ] {
+        let rope = read_config(&config(flag.clone())).unwrap();
+        assert_eq!(rope.layout(), layout, "rope_interleave = {flag}");
+        for form in [HfForm::V4, HfForm::V5] {
+            let written = write_config(&rope, form);
+            assert_eq!(
+                written.get("rope_interleave").cloned(),
+                (layout == PairLayout::Interleaved).then(|| json!(true))
+            );
+            let mut merged: Map<String, Value> = config(Value::Null).as_object().unwrap().clone();
+            merged.extend(written.as_object().unwrap().clone());
+            assert_eq!(read_config(&Value::Object(merged)).unwrap(), rope, "{form:?}");
+        }
+    }
+}
