@@ -176,7 +176,7 @@ fn the_pair_layout_round_trips_through_rope_interleave() {
             let written = write_config(&rope, form);
             assert_eq!(
                 written.get("rope_interleave").cloned(),
-                (layout == PairLayout::Interleaved).then(|| json!(true))
+                (layout == PairLayout::Interleaved).then_some(json!(true))
             );
             let mut merged: Map<String, Value> = config(Value::Null).as_object().unwrap().clone();
             merged.extend(written.as_object().unwrap().clone());
