@@ -26,6 +26,9 @@ Writes tests/fixtures/model-level/<name>/, each an HF model directory as transfo
   (2i, 2i+1) (Meta/GPT-J; the top-level key "rope_interleave": true, DeepSeek-V3's name, is
   added to config.json), and both.
 - llama_biases/: LlamaForCausalLM, 2 layers, attention_bias (q/k/v/o) and mlp_bias, tied head.
+- qwen3/: Qwen3ForCausalLM, 2 layers, q/k RMSNorm over head_dim before RoPE (norm weights
+  perturbed like the others), attention_bias, YaRN factor 4 over an original 128 (Qwen3's own
+  long-context recipe), use_sliding_window with max_window_layers 1.
 
 Sizes as tests/goldens/make_tiny_llama.py: vocab 96, hidden 64, SwiGLU 128, 4 heads of 16 over
 2 KV heads, untied lm_head, weights std 0.1, norm weights 1 + 0.3 randn, seeded generators.
@@ -45,6 +48,7 @@ import torch
 import transformers
 from safetensors.torch import load_file, save_file
 from transformers import (LlamaConfig, LlamaForCausalLM, MistralConfig, MistralForCausalLM, Phi3Config,
+                          Qwen3Config, Qwen3ForCausalLM,
                           Phi3ForCausalLM, Qwen2Config, Qwen2ForCausalLM)
 from transformers.masking_utils import create_sliding_window_causal_mask
 
@@ -330,6 +334,21 @@ def make_llama_biases():
     print("llama_biases: attention_bias, mlp_bias, tied head")
 
 
+def make_qwen3():
+    """qwen3/: q/k norms, q/k/v/o biases, YaRN, a sliding upper layer."""
+    model, ids = build(Qwen3ForCausalLM, Qwen3Config, 20261208, num_hidden_layers=2, attention_bias=True,
+                       use_sliding_window=True, sliding_window=SLIDING_WINDOW, max_window_layers=1,
+                       max_position_embeddings=512,
+                       rope_parameters={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128,
+                                        "rope_theta": 10000.0})
+    names = sorted({k.split(".")[-2] for k in model.state_dict() if "self_attn" in k})
+    assert names == ["k_norm", "k_proj", "o_proj", "q_norm", "q_proj", "v_proj"], names
+    out = {"logits_long": logits(model, ids), "logits_short": logits(model, ids[:, :SHORT])}
+    d = write("qwen3", model, ids, out)
+    check_reload(d, Qwen3ForCausalLM, out["logits_long"])
+    print(f"qwen3: layer_types={model.config.layer_types} rope_parameters={model.config.rope_parameters}")
+
+
 ROTATIONS = {
     # name: (partial_rotary_factor, interleaved, seed)
     "partial": (0.5, False, 20261204),
@@ -403,6 +422,7 @@ def main():
     for name in ROTATIONS:
         make_rotation(name)
     make_llama_biases()
+    make_qwen3()
     (OUT / "VERSIONS").write_text(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n"
                                   f"numpy {np.__version__}\n")
 

@@ -1,7 +1,7 @@
 //! The model half of an HF `config.json` for the LLaMA family (LLaMA 2/3, Mistral, Qwen2,
-//! SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
+//! Qwen3, SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
 //!
-//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig` and `Qwen2Config` (the keys
+//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig`, `Qwen2Config` and `Qwen3Config` (the keys
 //! their config classes declare, and those their modeling files read) is accounted for here:
 //!
 //! | key | families | here | proven by |
@@ -10,10 +10,11 @@
 //! | `hidden_act` | all | `silu` / `swish`; anything else an error | malformed corpus |
 //! | `rms_norm_eps` | all | finite and `> 0`, else an error | every fixture; malformed corpus |
 //! | `tie_word_embeddings` | all | tied or separate head | `model-level/llama_biases` (tied), tiny-llama (untied) |
-//! | `attention_bias` | llama (Mistral and Qwen2 ignore it, as transformers does) | q/k/v/o biases | `model-level/llama_biases` |
+//! | `attention_bias` | llama, qwen3 (Mistral and Qwen2 ignore it, as transformers does) | q/k/v/o biases | `model-level/llama_biases`, `qwen3` |
 //! | `mlp_bias` | llama (likewise) | gate/up/down biases | `model-level/llama_biases` |
 //! | (q/k/v biases) | qwen2, always | q/k/v biases | `model-level/qwen2_sliding` |
-//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding` |
+//! | (q/k norms) | qwen3, always | RMSNorm per head over `head_dim` before RoPE | `model-level/qwen3` |
+//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2, qwen3 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding`, `qwen3` |
 //! | `rope_parameters` / `rope_scaling` / `rope_theta` / `partial_rotary_factor` / `max_position_embeddings` | all | `rope-ext-core`'s `hf::read_config` | core goldens, tiny-llama and model-level fixtures |
 //! | `rope_interleave` | ours (DeepSeek-V3's name) | interleaved pairs | `model-level/interleaved` |
 //! | `attention_dropout` | all | read (`0 ≤ p ≤ 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores it, as transformers does in eval | malformed corpus |
@@ -28,6 +29,9 @@ use rope_ext_core::{Rope, hf};
 use serde_json::{Map, Value};
 
 use crate::error::ModelError;
+
+/// The `model_type`s this decoder reads.
+pub const SUPPORTED_MODEL_TYPES: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "smollm2"];
 
 /// Architecture settings of a LLaMA-family decoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -50,7 +54,10 @@ pub struct LlamaConfig {
     pub rms_norm_eps: f64,
     /// Whether the output head shares the embedding matrix.
     pub tie_word_embeddings: bool,
-    /// Biases on q/k/v (Qwen2; `attention_bias` for LLaMA also puts one on o).
+    /// RMSNorm of each query and key head over `head_dim`, before RoPE (Qwen3's `q_norm` and
+    /// `k_norm`).
+    pub qk_norm: bool,
+    /// Biases on q/k/v (Qwen2; `attention_bias` for LLaMA and Qwen3 also puts one on o).
     pub qkv_bias: bool,
     /// Bias on the output projection.
     pub o_bias: bool,
@@ -96,10 +103,10 @@ impl LlamaConfig {
             None => "llama".into(),
             Some(v) => return Err(bad("model_type", "must be a string", v)),
         };
-        if !["llama", "mistral", "qwen2", "smollm2"].contains(&model_type.as_str()) {
+        if !SUPPORTED_MODEL_TYPES.contains(&model_type.as_str()) {
             return Err(ModelError::Config {
                 field: "model_type",
-                problem: format!("is `{model_type}`; supported: llama, mistral, qwen2, smollm2"),
+                problem: format!("is `{model_type}`; supported: {}", SUPPORTED_MODEL_TYPES.join(", ")),
             });
         }
         check_hidden_act(&raw)?;
@@ -117,10 +124,11 @@ impl LlamaConfig {
         let rope = hf::read_config(value)?;
         let head_dim = rope.config().head_dim;
         let qwen = model_type == "qwen2";
-        // Only transformers' LLaMA reads `attention_bias` and `mlp_bias`; Qwen2 always has q/k/v
-        // biases, Mistral none.
+        // transformers' LLaMA reads `attention_bias` and `mlp_bias`, Qwen3 `attention_bias`;
+        // Qwen2 always has q/k/v biases, Mistral none.
         let llama = model_type == "llama" || model_type == "smollm2";
-        let attention_bias = llama && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
+        let qwen3 = model_type == "qwen3";
+        let attention_bias = (llama || qwen3) && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
         let mlp_bias = llama && opt_bool(&raw, "mlp_bias")?.unwrap_or(false);
         let eos_token_ids = match raw.get("eos_token_id") {
             None | Some(Value::Null) => vec![],
@@ -143,6 +151,7 @@ impl LlamaConfig {
             head_dim,
             rms_norm_eps: rms_norm_eps(&raw)?,
             tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(false),
+            qk_norm: qwen3,
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
             mlp_bias,
@@ -192,6 +201,10 @@ impl LlamaConfig {
             linear(&mut out, format!("{p}.self_attn.k_proj"), h, kv, self.qkv_bias);
             linear(&mut out, format!("{p}.self_attn.v_proj"), h, kv, self.qkv_bias);
             linear(&mut out, format!("{p}.self_attn.o_proj"), q, h, self.o_bias);
+            if self.qk_norm {
+                out.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
+                out.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
+            }
             linear(&mut out, format!("{p}.mlp.gate_proj"), h, i, self.mlp_bias);
             linear(&mut out, format!("{p}.mlp.up_proj"), h, i, self.mlp_bias);
             linear(&mut out, format!("{p}.mlp.down_proj"), i, h, self.mlp_bias);
@@ -251,7 +264,7 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
 ///
 /// - Mistral: `sliding_window` on every layer (absent: `MistralConfig`'s 4096; `null`: none);
 ///   `layer_types` is not read (`MistralConfig` only warns about it);
-/// - Qwen2: without `use_sliding_window`, no window (`Qwen2Config` drops `sliding_window`);
+/// - Qwen2 and Qwen3: without `use_sliding_window`, no window (`Qwen2Config` drops `sliding_window`);
 ///   with it, `sliding_window` (absent: 4096) on the layers `layer_types` marks
 ///   `"sliding_attention"` (`"full_attention"`, or the legacy `"attention"`, have none), or,
 ///   without `layer_types`, on layers `≥ max_window_layers` (default 28); a sliding layer with
@@ -266,7 +279,7 @@ pub fn sliding_windows(
 ) -> Result<Vec<Option<usize>>, ModelError> {
     match model_type {
         "mistral" => Ok(vec![sliding_window(raw)?; layers]),
-        "qwen2" => {
+        "qwen2" | "qwen3" => {
             let window =
                 if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) { sliding_window(raw)? } else { None };
             let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) else {

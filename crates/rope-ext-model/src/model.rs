@@ -1,5 +1,5 @@
-//! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention with the
-//! scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
+//! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention (with
+//! Qwen3's per-head q/k RMSNorm before) the scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
 //! (tied or untied). Layers with a sliding window (Mistral, Qwen2's upper layers) mask keys
 //! `W` or more positions behind each query; the KV cache keeps every key and masks the same way.
 
@@ -25,6 +25,10 @@ pub struct Attention {
     pub v_proj: Linear,
     /// Output projection.
     pub o_proj: Linear,
+    /// Per-head query RMSNorm before RoPE (Qwen3), if any.
+    pub q_norm: Option<RmsNorm>,
+    /// Per-head key RMSNorm before RoPE (Qwen3), if any.
+    pub k_norm: Option<RmsNorm>,
 }
 
 /// One decoder layer's SwiGLU MLP: `down(silu(gate(x)) ⊙ up(x))`.
@@ -157,6 +161,14 @@ impl Llama {
             let q = a.q_proj.forward(h.clone()).reshape([b, n, c.num_attention_heads, c.head_dim]).swap_dims(1, 2);
             let k = a.k_proj.forward(h.clone()).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
             let v = a.v_proj.forward(h).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
+            let q = match &a.q_norm {
+                Some(norm) => norm.forward(q),
+                None => q,
+            };
+            let k = match &a.k_norm {
+                Some(norm) => norm.forward(k),
+                None => k,
+            };
             let mut q = rotary::apply(q, &tables, rope.rotary_dim(), rope.layout());
             let mut k = rotary::apply(k, &tables, rope.rotary_dim(), rope.layout());
             let mut v = v;

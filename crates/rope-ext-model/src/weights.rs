@@ -258,6 +258,14 @@ impl Llama {
                     c.o_bias,
                     device,
                 )?,
+                q_norm: c
+                    .qk_norm
+                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.q_norm"), hd, c.rms_norm_eps, device))
+                    .transpose()?,
+                k_norm: c
+                    .qk_norm
+                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.k_norm"), hd, c.rms_norm_eps, device))
+                    .transpose()?,
             };
             let mlp = Mlp {
                 gate_proj: linear(&mut ck, &format!("{p}.mlp.gate_proj"), h, c.intermediate_size, c.mlp_bias, device)?,
@@ -322,6 +330,11 @@ impl Llama {
             lin(format!("{p}.self_attn.k_proj"), &l.self_attn.k_proj, &mut out);
             lin(format!("{p}.self_attn.v_proj"), &l.self_attn.v_proj, &mut out);
             lin(format!("{p}.self_attn.o_proj"), &l.self_attn.o_proj, &mut out);
+            for (name, n) in [("q_norm", &l.self_attn.q_norm), ("k_norm", &l.self_attn.k_norm)] {
+                if let Some(n) = n {
+                    norm(format!("{p}.self_attn.{name}"), n, &mut out);
+                }
+            }
             lin(format!("{p}.mlp.gate_proj"), &l.mlp.gate_proj, &mut out);
             lin(format!("{p}.mlp.up_proj"), &l.mlp.up_proj, &mut out);
             lin(format!("{p}.mlp.down_proj"), &l.mlp.down_proj, &mut out);

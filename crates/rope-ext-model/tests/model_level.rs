@@ -10,6 +10,7 @@
 //!   0–1 unscaled) and the released code's (every layer), against transformers with the scalar
 //!   patched in, and a check that the scalar changes the logits at all;
 //! - LLaMA's `attention_bias` and `mlp_bias` with a tied output head;
+//! - Qwen3: q/k RMSNorm, biases, YaRN past its original window, a sliding layer;
 //! - partial rotary (`partial_rotary_factor` 0.5) and interleaved pairs (`rope_interleave`),
 //!   alone and together, against transformers with its rotation swapped.
 
@@ -155,4 +156,26 @@ fn biases_and_a_tied_head_match_transformers() {
     let c = &model.config;
     assert_eq!((c.qkv_bias, c.o_bias, c.mlp_bias, c.tie_word_embeddings), (true, true, true, true));
     check_model("llama_biases", &model, "logits_long");
+}
+
+/// Qwen3: per-head q/k RMSNorm before RoPE, q/k/v/o biases, YaRN (factor 4 over 128 tokens, so
+/// the 320-token input is past the original window) and a sliding upper layer.
+#[test]
+fn qwen3_matches_transformers() {
+    let model = load("qwen3");
+    let c = &model.config;
+    assert_eq!((c.qk_norm, c.qkv_bias, c.o_bias), (true, true, true));
+    assert_eq!(c.sliding_windows, vec![None, Some(48)]);
+    assert!(matches!(c.rope.scaling(), RopeScaling::Yarn(_)));
+    check_model("qwen3", &model, "logits_long");
+    let (ids, short) = reference("qwen3", "logits_short");
+    let out = model.forward(model.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default());
+    compare("qwen3 short", &to_host(out), &short, c.vocab_size);
+    // Saved and loaded again, the norms included: the same logits.
+    let dir = std::env::temp_dir().join(format!("rope-ext-qwen3-{}", std::process::id()));
+    model.save(&dir).unwrap();
+    let again = Llama::load(&dir, &model.device()).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    let logits = |m: &Llama| to_host(m.forward(m.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default()));
+    assert_eq!(logits(&again), logits(&model), "qwen3 after save and load");
 }
