@@ -1,6 +1,7 @@
-//! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention (with
-//! Qwen3's per-head q/k RMSNorm before) the scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
-//! (tied or untied). Layers with a sliding window (Mistral, Qwen2's upper layers) mask keys
+//! The LLaMA-family decoder: token embedding, `L` × (RMSNorm → grouped-query attention with the
+//! scaled rotary encoding → residual, RMSNorm → SwiGLU → residual), final RMSNorm, output head
+//! (tied or untied). Qwen3 normalises each query and key head (RMSNorm over `head_dim`) before
+//! the rotary encoding. Layers with a sliding window (Mistral, Qwen2's upper layers) mask keys
 //! `W` or more positions behind each query; the KV cache keeps every key and masks the same way.
 
 use burn::module::{Module, Param};
@@ -161,16 +162,8 @@ impl Llama {
             let q = a.q_proj.forward(h.clone()).reshape([b, n, c.num_attention_heads, c.head_dim]).swap_dims(1, 2);
             let k = a.k_proj.forward(h.clone()).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
             let v = a.v_proj.forward(h).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
-            let q = match &a.q_norm {
-                Some(norm) => norm.forward(q),
-                None => q,
-            };
-            let k = match &a.k_norm {
-                Some(norm) => norm.forward(k),
-                None => k,
-            };
-            let mut q = rotary::apply(q, &tables, rope.rotary_dim(), rope.layout());
-            let mut k = rotary::apply(k, &tables, rope.rotary_dim(), rope.layout());
+            let mut q = rotary::apply(norm_heads(&a.q_norm, q), &tables, rope.rotary_dim(), rope.layout());
+            let mut k = rotary::apply(norm_heads(&a.k_norm, k), &tables, rope.rotary_dim(), rope.layout());
             let mut v = v;
             if let Some(scales) = logit_scales.as_ref().and_then(|s| s.get(li).cloned().flatten()) {
                 q = q * scales;
@@ -256,6 +249,14 @@ impl Llama {
                 })
                 .collect(),
         )
+    }
+}
+
+/// `x` (`[b, heads, n, head_dim]`) through the per-head norm, if the model has one.
+fn norm_heads(norm: &Option<RmsNorm>, x: Tensor<4>) -> Tensor<4> {
+    match norm {
+        Some(norm) => norm.forward(x),
+        None => x,
     }
 }
 

@@ -75,15 +75,21 @@ fn check_model(name: &str, model: &Llama, logits: &str) {
     }
 }
 
+/// The first 24 tokens against `logits_short`; returns the fixture's input ids.
+fn check_short(name: &str, model: &Llama) -> Vec<u32> {
+    let (ids, short) = reference(name, "logits_short");
+    let out = model.forward(model.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default());
+    compare(&format!("{name} short"), &to_host(out), &short, model.config.vocab_size);
+    ids
+}
+
 #[test]
 fn sliding_window_models_match_transformers() {
     for (name, windows) in [("mistral_sliding", vec![Some(48), Some(48)]), ("qwen2_sliding", vec![None, Some(48)])] {
         let model = load(name);
         assert_eq!(model.config.sliding_windows, windows, "{name}: windows read from the config");
         check_model(name, &model, "logits_long");
-        let (ids, short) = reference(name, "logits_short");
-        let out = model.forward(model.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default());
-        compare(&format!("{name} short"), &to_host(out), &short, model.config.vocab_size);
+        check_short(name, &model);
     }
 }
 
@@ -168,9 +174,7 @@ fn qwen3_matches_transformers() {
     assert_eq!(c.sliding_windows, vec![None, Some(48)]);
     assert!(matches!(c.rope.scaling(), RopeScaling::Yarn(_)));
     check_model("qwen3", &model, "logits_long");
-    let (ids, short) = reference("qwen3", "logits_short");
-    let out = model.forward(model.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default());
-    compare("qwen3 short", &to_host(out), &short, c.vocab_size);
+    let ids = check_short("qwen3", &model);
     // Saved and loaded again, the norms included: the same logits.
     let dir = std::env::temp_dir().join(format!("rope-ext-qwen3-{}", std::process::id()));
     model.save(&dir).unwrap();
