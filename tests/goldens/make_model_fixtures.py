@@ -29,6 +29,12 @@ Writes tests/fixtures/model-level/<name>/, each an HF model directory as transfo
 - qwen3/: Qwen3ForCausalLM, 2 layers, q/k RMSNorm over head_dim before RoPE (norm weights
   perturbed like the others), attention_bias, YaRN factor 4 over an original 128 (Qwen3's own
   long-context recipe), use_sliding_window with max_window_layers 1.
+- phi3_longrope/, phi3_sliding/: Phi3ForCausalLM, 2 layers, fused qkv_proj and gate_up_proj.
+  phi3_longrope as Phi-4-mini: partial_rotary_factor 0.75, LongRoPE short and long factors over an
+  original 128 tokens (the 320-token input takes the long ones, the 24-token prefix the short ones),
+  tied head. phi3_sliding as Phi-3-mini-4k: sliding_window 48 on every layer. Each has
+  config_v4.json, the transformers 4.x form (rope_scaling, top-level rope_theta), checked to load
+  into transformers with identical logits.
 
 Sizes as tests/goldens/make_tiny_llama.py: vocab 96, hidden 64, SwiGLU 128, 4 heads of 16 over
 2 KV heads, untied lm_head, weights std 0.1, norm weights 1 + 0.3 randn, seeded generators.
@@ -349,6 +355,83 @@ def make_qwen3():
     print(f"qwen3: layer_types={model.config.layer_types} rope_parameters={model.config.rope_parameters}")
 
 
+PHI3_SHORT = [1.0, 1.02, 1.1, 1.3, 1.7, 2.2]  # 6 pairs: partial_rotary_factor 0.75 of head_dim 16
+PHI3_LONG = [1.0, 1.25, 2.0, 3.5, 6.0, 9.0]
+
+
+def phi3_v4_config(cfg):
+    """The transformers 4.x form of a Phi-3 config as Microsoft ships it: `rope_scaling` without
+    the theta, `rope_theta`, `partial_rotary_factor` and `original_max_position_embeddings` at the
+    top level."""
+    v4 = dict(cfg)
+    params = dict(v4.pop("rope_parameters"))
+    v4["rope_theta"] = params.pop("rope_theta")
+    for key in ("partial_rotary_factor", "original_max_position_embeddings"):
+        if key in params:
+            v4[key] = params.pop(key)
+    if params.pop("rope_type") == "longrope":
+        v4["rope_scaling"] = {"type": "longrope", **params}
+    else:
+        assert not params, params
+        v4["rope_scaling"] = None
+    return v4
+
+
+def make_phi3():
+    """phi3_longrope/ (Phi-4-mini's shape: partial rotary 0.75, LongRoPE short/long factors over an
+    original 128 tokens, tied head) and phi3_sliding/ (Phi-3-mini-4k's: a sliding window on every
+    layer, default RoPE, untied head): fused qkv_proj and gate_up_proj. Each also gets
+    config_v4.json, the 4.x form, which transformers must load to the same logits."""
+    longrope = {"rope_type": "longrope", "rope_theta": 10000.0, "partial_rotary_factor": 0.75,
+                "short_factor": PHI3_SHORT, "long_factor": PHI3_LONG, "original_max_position_embeddings": 128}
+    cases = {
+        # Phi3Config's top-level original_max_position_embeddings (class default 4096) overrides
+        # the one in rope_parameters, so it is given at the top level too.
+        "phi3_longrope": (20261209, {"tie_word_embeddings": True, "rope_parameters": longrope,
+                                     "original_max_position_embeddings": 128}),
+        "phi3_sliding": (20261210, {"sliding_window": SLIDING_WINDOW, "rope_parameters": {"rope_type": "default",
+                                                                                           "rope_theta": 10000.0}}),
+    }
+    for name, (seed, kwargs) in cases.items():
+        model, ids = build(Phi3ForCausalLM, Phi3Config, seed, num_hidden_layers=2, max_position_embeddings=512,
+                           pad_token_id=0, **kwargs)
+        names = sorted({k.split(".")[-2] for k in model.state_dict() if ".layers.0." in k})
+        assert names == ["down_proj", "gate_up_proj", "input_layernorm", "o_proj", "post_attention_layernorm",
+                         "qkv_proj"], names
+        out = {"logits_long": logits(model, ids), "logits_short": logits(model, ids[:, :SHORT])}
+        d = write(name, model, ids, out)
+        check_reload(d, Phi3ForCausalLM, out["logits_long"])
+        cfg = json.loads((d / "config.json").read_text())
+        v4 = d / "config_v4.json"
+        v4.write_text(json.dumps(phi3_v4_config(cfg), indent=2, sort_keys=True) + "\n")
+        alt = d.parent / f"{name}_v4_check"
+        alt.mkdir(exist_ok=True)
+        (alt / "config.json").write_text(v4.read_text())
+        (alt / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes())
+        check_reload_from(alt, d, Phi3ForCausalLM, out)
+        for f in alt.iterdir():
+            f.unlink()
+        alt.rmdir()
+        print(f"{name}: rope_parameters={cfg['rope_parameters']} sliding_window={cfg.get('sliding_window')}; "
+              f"config_v4.json loads to identical logits")
+    # The long factors act past the original window, the short ones inside it.
+    model, ids = build(Phi3ForCausalLM, Phi3Config, 20261209, num_hidden_layers=2, max_position_embeddings=512,
+                       pad_token_id=0, **cases["phi3_longrope"][1])
+    emb = model.model.rotary_emb
+    long_cos = emb(torch.zeros(1), torch.arange(LONG)[None])[0][0]
+    short_cos = emb(torch.zeros(1), torch.arange(SHORT)[None])[0][0]
+    diff = float((long_cos[:SHORT] - short_cos).abs().max())
+    print(f"phi3_longrope: max|cos(long factors) - cos(short factors)| over the first {SHORT} positions = {diff:.3g}")
+    assert diff > 1e-2, "long and short factors give the same table"
+
+
+def check_reload_from(alt, d, model_cls, out):
+    loaded = model_cls.from_pretrained(alt, attn_implementation="eager").eval()
+    got = load_file(str(d / "reference.safetensors"))
+    assert torch.equal(logits(loaded, got["input_ids"][None]), out["logits_long"]), alt
+    assert torch.equal(logits(loaded, got["input_ids"][None, :SHORT]), out["logits_short"]), alt
+
+
 ROTATIONS = {
     # name: (partial_rotary_factor, interleaved, seed)
     "partial": (0.5, False, 20261204),
@@ -423,6 +506,7 @@ def main():
         make_rotation(name)
     make_llama_biases()
     make_qwen3()
+    make_phi3()
     (OUT / "VERSIONS").write_text(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n"
                                   f"numpy {np.__version__}\n")
 

@@ -270,8 +270,9 @@ fn read_extension(ext: &Value) -> Result<(f64, RopeScaling), RopeError> {
 
 /// Writes `rope` as the keys to merge into a `config.json` that transformers (4.x or ≥ 5,
 /// per `form`) loads: `max_position_embeddings`, `head_dim`, the RoPE dict (and `rope_theta`
-/// and `partial_rotary_factor` at the top level in the 4.x form), plus `rope_ext` when
-/// transformers cannot express the method exactly.
+/// and `partial_rotary_factor` at the top level in the 4.x form), the method's
+/// `original_max_position_embeddings` also at the top level (where transformers looks first),
+/// plus `rope_ext` when transformers cannot express the method exactly.
 pub fn write_config(rope: &Rope, form: HfForm) -> Value {
     let cfg = rope.config();
     let ctx = rope.context();
@@ -364,6 +365,12 @@ pub fn write_config(rope: &Rope, form: HfForm) -> Value {
     out.insert("head_dim".into(), json!(cfg.head_dim));
     if cfg.layout == PairLayout::Interleaved {
         out.insert(INTERLEAVE_KEY.into(), json!(true));
+    }
+    if let Some(l) = dict.get("original_max_position_embeddings") {
+        // transformers 5.23 gives a top-level value priority over the dict's (and Phi3Config
+        // always has one, class default 4096), so a stale one in the config this fragment is
+        // merged into would otherwise win.
+        out.insert("original_max_position_embeddings".into(), l.clone());
     }
     let partial = (cfg.partial_rotary_factor != 1.0).then(|| json!(cfg.partial_rotary_factor));
     match form {

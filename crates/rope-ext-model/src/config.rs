@@ -1,7 +1,7 @@
 //! The model half of an HF `config.json` for the LLaMA family (LLaMA 2/3, Mistral, Qwen2,
-//! Qwen3, SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
+//! Qwen3, Phi-3/3.5/Phi-4-mini, SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
 //!
-//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig`, `Qwen2Config` and `Qwen3Config` (the keys
+//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig`, `Qwen2Config`, `Qwen3Config` and `Phi3Config` (the keys
 //! their config classes declare, and those their modeling files read) is accounted for here:
 //!
 //! | key | families | here | proven by |
@@ -14,10 +14,11 @@
 //! | `mlp_bias` | llama (likewise) | gate/up/down biases | `model-level/llama_biases` |
 //! | (q/k/v biases) | qwen2, always | q/k/v biases | `model-level/qwen2_sliding` |
 //! | (q/k norms) | qwen3, always | RMSNorm per head over `head_dim` before RoPE | `model-level/qwen3` |
-//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2, qwen3 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding`, `qwen3` |
+//! | (fused `qkv_proj`, `gate_up_proj`) | phi3, always | split at load, fused again on save | `model-level/phi3_longrope`, `phi3_sliding` |
+//! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2, qwen3, phi3 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding`, `qwen3`, `phi3_sliding` |
 //! | `rope_parameters` / `rope_scaling` / `rope_theta` / `partial_rotary_factor` / `max_position_embeddings` | all | `rope-ext-core`'s `hf::read_config` | core goldens, tiny-llama and model-level fixtures |
 //! | `rope_interleave` | ours (DeepSeek-V3's name) | interleaved pairs | `model-level/interleaved` |
-//! | `attention_dropout` | all | read (`0 ≤ p ≤ 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores it, as transformers does in eval | malformed corpus |
+//! | `attention_dropout`, `resid_pdrop`, `embd_pdrop` | all (the last two phi3) | read (`0 ≤ p ≤ 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores them, as transformers does in eval | malformed corpus |
 //! | `dtype` / `torch_dtype` | all | weights are read in their stored dtype and computed in f32 | `tiny-llama/bf16` |
 //! | `bos_token_id`, `eos_token_id` | all | inside the vocabulary | malformed corpus |
 //! | `pad_token_id` | all | not read: it only sets the embedding's `padding_idx` (no effect on logits) | — |
@@ -31,7 +32,7 @@ use serde_json::{Map, Value};
 use crate::error::ModelError;
 
 /// The `model_type`s this decoder reads.
-pub const SUPPORTED_MODEL_TYPES: [&str; 5] = ["llama", "mistral", "qwen2", "qwen3", "smollm2"];
+pub const SUPPORTED_MODEL_TYPES: [&str; 6] = ["llama", "mistral", "phi3", "qwen2", "qwen3", "smollm2"];
 
 /// Architecture settings of a LLaMA-family decoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,9 +64,18 @@ pub struct LlamaConfig {
     pub o_bias: bool,
     /// Biases in the MLP.
     pub mlp_bias: bool,
+    /// Whether checkpoints hold q/k/v as one `qkv_proj` (rows q, then k, then v) and gate/up as
+    /// one `gate_up_proj` (rows gate, then up), as Phi-3 stores them. The model computes with
+    /// the parts; loading splits the fused tensors and saving fuses them again.
+    pub fused_projections: bool,
     /// `attention_dropout`: the dropout probability transformers applies to attention weights
     /// in training (never in inference).
     pub attention_dropout: f64,
+    /// Phi-3's `resid_pdrop` (dropout on each residual branch) and `embd_pdrop` (on the
+    /// embeddings), training only; 0 for other families.
+    pub residual_dropout: f64,
+    /// Phi-3's `embd_pdrop`.
+    pub embedding_dropout: f64,
     /// The RoPE specification (method, base, dimensions, pair layout).
     pub rope: Rope,
     /// Per layer, the sliding window `W` of its attention (`None`: full causal attention).
@@ -128,6 +138,7 @@ impl LlamaConfig {
         // Qwen2 always has q/k/v biases, Mistral none.
         let llama = model_type == "llama" || model_type == "smollm2";
         let qwen3 = model_type == "qwen3";
+        let phi3 = model_type == "phi3";
         let attention_bias = (llama || qwen3) && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
         let mlp_bias = llama && opt_bool(&raw, "mlp_bias")?.unwrap_or(false);
         let eos_token_ids = match raw.get("eos_token_id") {
@@ -155,7 +166,10 @@ impl LlamaConfig {
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
             mlp_bias,
-            attention_dropout: attention_dropout(&raw)?,
+            fused_projections: phi3,
+            attention_dropout: probability(&raw, "attention_dropout")?,
+            residual_dropout: if phi3 { probability(&raw, "resid_pdrop")? } else { 0.0 },
+            embedding_dropout: if phi3 { probability(&raw, "embd_pdrop")? } else { 0.0 },
             rope,
             bos_token_id,
             eos_token_ids,
@@ -178,6 +192,16 @@ impl LlamaConfig {
         Ok(config)
     }
 
+    /// The dropout probabilities the config sets, by key: transformers applies them in
+    /// training only.
+    pub fn dropouts(&self) -> [(&'static str, f64); 3] {
+        [
+            ("attention_dropout", self.attention_dropout),
+            ("resid_pdrop", self.residual_dropout),
+            ("embd_pdrop", self.embedding_dropout),
+        ]
+    }
+
     /// Query heads per key/value head.
     pub fn group_size(&self) -> usize {
         self.num_attention_heads / self.num_key_value_heads
@@ -197,16 +221,24 @@ impl LlamaConfig {
         };
         for l in 0..self.num_hidden_layers {
             let p = format!("model.layers.{l}");
-            linear(&mut out, format!("{p}.self_attn.q_proj"), h, q, self.qkv_bias);
-            linear(&mut out, format!("{p}.self_attn.k_proj"), h, kv, self.qkv_bias);
-            linear(&mut out, format!("{p}.self_attn.v_proj"), h, kv, self.qkv_bias);
+            if self.fused_projections {
+                linear(&mut out, format!("{p}.self_attn.qkv_proj"), h, q + 2 * kv, self.qkv_bias);
+            } else {
+                linear(&mut out, format!("{p}.self_attn.q_proj"), h, q, self.qkv_bias);
+                linear(&mut out, format!("{p}.self_attn.k_proj"), h, kv, self.qkv_bias);
+                linear(&mut out, format!("{p}.self_attn.v_proj"), h, kv, self.qkv_bias);
+            }
             linear(&mut out, format!("{p}.self_attn.o_proj"), q, h, self.o_bias);
             if self.qk_norm {
                 out.push((format!("{p}.self_attn.q_norm.weight"), vec![hd]));
                 out.push((format!("{p}.self_attn.k_norm.weight"), vec![hd]));
             }
-            linear(&mut out, format!("{p}.mlp.gate_proj"), h, i, self.mlp_bias);
-            linear(&mut out, format!("{p}.mlp.up_proj"), h, i, self.mlp_bias);
+            if self.fused_projections {
+                linear(&mut out, format!("{p}.mlp.gate_up_proj"), h, 2 * i, self.mlp_bias);
+            } else {
+                linear(&mut out, format!("{p}.mlp.gate_proj"), h, i, self.mlp_bias);
+                linear(&mut out, format!("{p}.mlp.up_proj"), h, i, self.mlp_bias);
+            }
             linear(&mut out, format!("{p}.mlp.down_proj"), i, h, self.mlp_bias);
             out.push((format!("{p}.input_layernorm.weight"), vec![h]));
             out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
@@ -238,13 +270,13 @@ fn check_hidden_act(raw: &Map<String, Value>) -> Result<(), ModelError> {
     }
 }
 
-/// `attention_dropout` (default 0): a probability in `[0, 1]`.
-fn attention_dropout(raw: &Map<String, Value>) -> Result<f64, ModelError> {
-    match raw.get("attention_dropout") {
+/// A dropout key (default 0): a probability in `[0, 1]`.
+fn probability(raw: &Map<String, Value>, field: &'static str) -> Result<f64, ModelError> {
+    match raw.get(field) {
         None | Some(Value::Null) => Ok(0.0),
         Some(v) => match v.as_f64() {
             Some(p) if (0.0..=1.0).contains(&p) => Ok(p),
-            _ => Err(bad("attention_dropout", "must be a probability in [0, 1]", v)),
+            _ => Err(bad(field, "must be a probability in [0, 1]", v)),
         },
     }
 }
@@ -264,6 +296,7 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
 ///
 /// - Mistral: `sliding_window` on every layer (absent: `MistralConfig`'s 4096; `null`: none);
 ///   `layer_types` is not read (`MistralConfig` only warns about it);
+/// - Phi-3: `sliding_window` on every layer (absent or `null`: none, `Phi3Config`'s default);
 /// - Qwen2 and Qwen3: without `use_sliding_window`, no window (`Qwen2Config` drops `sliding_window`);
 ///   with it, `sliding_window` (absent: 4096) on the layers `layer_types` marks
 ///   `"sliding_attention"` (`"full_attention"`, or the legacy `"attention"`, have none), or,
@@ -278,10 +311,14 @@ pub fn sliding_windows(
     layers: usize,
 ) -> Result<Vec<Option<usize>>, ModelError> {
     match model_type {
-        "mistral" => Ok(vec![sliding_window(raw)?; layers]),
+        "mistral" => Ok(vec![sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?; layers]),
+        "phi3" => Ok(vec![sliding_window(raw, None)?; layers]),
         "qwen2" | "qwen3" => {
-            let window =
-                if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) { sliding_window(raw)? } else { None };
+            let window = if opt_bool(raw, "use_sliding_window")?.unwrap_or(false) {
+                sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?
+            } else {
+                None
+            };
             let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) else {
                 let first = opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS);
                 return Ok((0..layers).map(|l| window.filter(|_| l >= first)).collect());
@@ -311,11 +348,11 @@ pub fn sliding_windows(
     }
 }
 
-/// `sliding_window` where a family uses it: absent means transformers' default 4096, `null`
-/// means none, anything else must be a positive integer.
-fn sliding_window(raw: &Map<String, Value>) -> Result<Option<usize>, ModelError> {
+/// `sliding_window` where a family uses it: absent means the family's default, `null` means
+/// none, anything else must be a positive integer.
+fn sliding_window(raw: &Map<String, Value>, default: Option<usize>) -> Result<Option<usize>, ModelError> {
     match raw.get("sliding_window") {
-        None => Ok(Some(DEFAULT_SLIDING_WINDOW)),
+        None => Ok(default),
         Some(Value::Null) => Ok(None),
         Some(v) => match v.as_u64().and_then(|w| usize::try_from(w).ok()) {
             Some(w) if w >= 1 => Ok(Some(w)),

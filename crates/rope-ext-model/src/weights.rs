@@ -105,6 +105,43 @@ impl Checkpoint {
         Ok(Checkpoint { tensors })
     }
 
+    /// Splits Phi-3's fused projections of every layer into the parts the model computes
+    /// with: `qkv_proj` into `q_proj`, `k_proj`, `v_proj` and `gate_up_proj` into `gate_proj`,
+    /// `up_proj` (consecutive row blocks of the `[out, in]` weight, and of the bias if any).
+    fn unfuse(&mut self, c: &LlamaConfig) -> Result<(), ModelError> {
+        let (h, hd, i) = (c.hidden_size, c.head_dim, c.intermediate_size);
+        let (q, kv) = (c.num_attention_heads * hd, c.num_key_value_heads * hd);
+        for l in 0..c.num_hidden_layers {
+            let a = format!("model.layers.{l}.self_attn");
+            self.split_rows(&format!("{a}.qkv_proj"), &[("q_proj", q), ("k_proj", kv), ("v_proj", kv)], h, c.qkv_bias)?;
+            let m = format!("model.layers.{l}.mlp");
+            self.split_rows(&format!("{m}.gate_up_proj"), &[("gate_proj", i), ("up_proj", i)], h, c.mlp_bias)?;
+        }
+        Ok(())
+    }
+
+    /// Splits the linear layer `fused` (`[Σ rows, d_in]`) into `parts` (sibling names, rows).
+    fn split_rows(&mut self, fused: &str, parts: &[(&str, usize)], d_in: usize, bias: bool) -> Result<(), ModelError> {
+        let rows: usize = parts.iter().map(|p| p.1).sum();
+        let parent = &fused[..fused.rfind('.').map_or(0, |d| d + 1)];
+        for (suffix, width) in [("weight", d_in)].into_iter().chain(bias.then_some(("bias", 1))) {
+            let shape = if suffix == "weight" { vec![rows, d_in] } else { vec![rows] };
+            let t = self.take(&format!("{fused}.{suffix}"), &shape)?;
+            let mut start = 0;
+            for &(part, r) in parts {
+                let name = format!("{parent}{part}.{suffix}");
+                if self.tensors.contains_key(&name) {
+                    return Err(ModelError::UnexpectedTensor { name: format!("{name} (beside the fused {fused})") });
+                }
+                let shape = if suffix == "weight" { vec![r, d_in] } else { vec![r] };
+                let data = t.data[start * width..(start + r) * width].to_vec();
+                self.tensors.insert(name, HostTensor { shape, data });
+                start += r;
+            }
+        }
+        Ok(())
+    }
+
     fn take(&mut self, name: &str, expected: &[usize]) -> Result<HostTensor, ModelError> {
         let t = self.tensors.remove(name).ok_or_else(|| ModelError::MissingTensor { name: name.into() })?;
         if t.shape != expected {
@@ -179,6 +216,13 @@ impl Llama {
     /// Loads an HF model directory (`config.json` + safetensors) onto `device`.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
         let config = LlamaConfig::from_file(&dir.join("config.json"))?;
+        Self::load_with_config(config, dir, device)
+    }
+
+    /// Loads the safetensors of an HF model directory with `config` instead of its
+    /// `config.json` (another form of the same config, or an edited one); the tensors must be
+    /// exactly those `config` implies.
+    pub fn load_with_config(config: LlamaConfig, dir: &Path, device: &Device) -> Result<Self, ModelError> {
         Self::assemble(config, Checkpoint::read(dir)?, device)
     }
 
@@ -219,6 +263,9 @@ impl Llama {
     fn assemble(config: LlamaConfig, mut ck: Checkpoint, device: &Device) -> Result<Self, ModelError> {
         let c = &config;
         let (h, hd) = (c.hidden_size, c.head_dim);
+        if c.fused_projections {
+            ck.unfuse(c)?;
+        }
         let emb = ck.take("model.embed_tokens.weight", &[c.vocab_size, h])?;
         let tied_copy = emb.data.clone();
         let embed_tokens = Embedding { weight: param(upload(emb, [c.vocab_size, h], device)) };
@@ -305,18 +352,28 @@ impl Llama {
         Ok(Llama { config, weights: LlamaWeights { embed_tokens, layers, norm, lm_head } })
     }
 
-    /// Every weight by HF name, `[out, in]` for linears, as f32 host tensors.
+    /// Every weight by HF name, `[out, in]` for linears, as f32 host tensors, in the
+    /// family's layout (Phi-3's projections fused).
     pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
         let mut out = Vec::new();
         let host = |t: Tensor<2>| -> (Vec<usize>, Vec<f32>) { (t.dims().to_vec(), to_host(t)) };
-        let lin = |name: String, l: &Linear, out: &mut Vec<_>| {
-            let (shape, data) = host(l.weight.val().transpose());
-            out.push((format!("{name}.weight"), shape, data));
-            if let Some(b) = &l.bias {
-                let bv = b.val();
-                out.push((format!("{name}.bias"), bv.dims().to_vec(), to_host(bv)));
+        // One linear layer, or the parts of a fused one stacked by rows.
+        let lin = |name: String, parts: &[&Linear], out: &mut Vec<_>| {
+            let (mut rows, mut cols, mut weight, mut bias) = (0, 0, Vec::new(), Vec::new());
+            for l in parts {
+                let (shape, data) = host(l.weight.val().transpose());
+                (rows, cols) = (rows + shape[0], shape[1]);
+                weight.extend(data);
+                if let Some(b) = &l.bias {
+                    bias.extend(to_host(b.val()));
+                }
+            }
+            out.push((format!("{name}.weight"), vec![rows, cols], weight));
+            if !bias.is_empty() {
+                out.push((format!("{name}.bias"), vec![rows], bias));
             }
         };
+        let fused = self.config.fused_projections;
         let w = &self.weights;
         let (shape, data) = host(w.embed_tokens.weight.val());
         out.push(("model.embed_tokens.weight".into(), shape, data));
@@ -326,24 +383,33 @@ impl Llama {
         };
         for (i, l) in w.layers.iter().enumerate() {
             let p = format!("model.layers.{i}");
-            lin(format!("{p}.self_attn.q_proj"), &l.self_attn.q_proj, &mut out);
-            lin(format!("{p}.self_attn.k_proj"), &l.self_attn.k_proj, &mut out);
-            lin(format!("{p}.self_attn.v_proj"), &l.self_attn.v_proj, &mut out);
-            lin(format!("{p}.self_attn.o_proj"), &l.self_attn.o_proj, &mut out);
+            let a = &l.self_attn;
+            if fused {
+                lin(format!("{p}.self_attn.qkv_proj"), &[&a.q_proj, &a.k_proj, &a.v_proj], &mut out);
+            } else {
+                lin(format!("{p}.self_attn.q_proj"), &[&a.q_proj], &mut out);
+                lin(format!("{p}.self_attn.k_proj"), &[&a.k_proj], &mut out);
+                lin(format!("{p}.self_attn.v_proj"), &[&a.v_proj], &mut out);
+            }
+            lin(format!("{p}.self_attn.o_proj"), &[&a.o_proj], &mut out);
             for (name, n) in [("q_norm", &l.self_attn.q_norm), ("k_norm", &l.self_attn.k_norm)] {
                 if let Some(n) = n {
                     norm(format!("{p}.self_attn.{name}"), n, &mut out);
                 }
             }
-            lin(format!("{p}.mlp.gate_proj"), &l.mlp.gate_proj, &mut out);
-            lin(format!("{p}.mlp.up_proj"), &l.mlp.up_proj, &mut out);
-            lin(format!("{p}.mlp.down_proj"), &l.mlp.down_proj, &mut out);
+            if fused {
+                lin(format!("{p}.mlp.gate_up_proj"), &[&l.mlp.gate_proj, &l.mlp.up_proj], &mut out);
+            } else {
+                lin(format!("{p}.mlp.gate_proj"), &[&l.mlp.gate_proj], &mut out);
+                lin(format!("{p}.mlp.up_proj"), &[&l.mlp.up_proj], &mut out);
+            }
+            lin(format!("{p}.mlp.down_proj"), &[&l.mlp.down_proj], &mut out);
             norm(format!("{p}.input_layernorm"), &l.input_layernorm, &mut out);
             norm(format!("{p}.post_attention_layernorm"), &l.post_attention_layernorm, &mut out);
         }
         norm("model.norm".into(), &w.norm, &mut out);
         if let Some(head) = &w.lm_head {
-            lin("lm_head".into(), head, &mut out);
+            lin("lm_head".into(), &[head], &mut out);
         }
         out
     }

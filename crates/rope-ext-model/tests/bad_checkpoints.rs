@@ -16,11 +16,16 @@ fn fixture() -> PathBuf {
 
 /// A scratch copy of the default fixture, with its files transformed.
 fn scratch(name: &str) -> PathBuf {
+    scratch_of(&fixture(), name)
+}
+
+/// A scratch copy of the fixture directory `src`.
+fn scratch_of(src: &Path, name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bad_checkpoints_{name}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(fixture().join(f), dir.join(f)).unwrap();
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
     }
     dir
 }
@@ -178,4 +183,40 @@ fn saved_directories_load_back_with_identical_logits() {
     assert_eq!(cfg["rope_parameters"]["rope_type"], "default");
     assert_eq!(cfg["num_key_value_heads"], 2);
     assert!(!dir.join("model.tmp").exists() && !dir.join("config.tmp").exists());
+}
+
+/// Phi-3's fused projections: a LLaMA checkpoint read as Phi-3 lacks `qkv_proj`; a fused
+/// tensor of the wrong height, or the parts beside the fused tensor, are errors naming it.
+#[test]
+fn phi3_fused_projections_are_checked() {
+    let dir = scratch("phi3_from_llama");
+    edit_config(&dir, |c| {
+        c.insert("model_type".into(), "phi3".into());
+    });
+    match load(&dir) {
+        Err(ModelError::MissingTensor { name }) => assert_eq!(name, "model.layers.0.self_attn.qkv_proj.weight"),
+        other => panic!("{other:?}"),
+    }
+    let phi3 = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level/phi3_sliding");
+    let dir = scratch_of(&phi3, "phi3_short_gate_up");
+    edit_tensors(&dir, None, |n, s, b| {
+        if n == "model.layers.1.mlp.gate_up_proj.weight" {
+            Some((vec![s[0] - 1, s[1]], b[..b.len() - 4 * s[1]].to_vec()))
+        } else {
+            Some((s, b))
+        }
+    });
+    match load(&dir) {
+        Err(ModelError::TensorShape { name, found, expected }) => {
+            assert_eq!(name, "model.layers.1.mlp.gate_up_proj.weight");
+            assert_eq!((found, expected), (vec![255, 64], vec![256, 64]));
+        }
+        other => panic!("{other:?}"),
+    }
+    let dir = scratch_of(&phi3, "phi3_both_layouts");
+    edit_tensors(&dir, Some(("model.layers.0.self_attn.k_proj.weight", vec![32, 64])), |_, s, b| Some((s, b)));
+    match load(&dir) {
+        Err(ModelError::UnexpectedTensor { name }) => assert!(name.contains("self_attn.k_proj.weight"), "{name}"),
+        other => panic!("{other:?}"),
+    }
 }

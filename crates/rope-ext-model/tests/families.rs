@@ -75,3 +75,45 @@ fn bias_keys_are_read_where_transformers_reads_them() {
         assert_eq!((c.qkv_bias, c.o_bias, c.mlp_bias), expect, "{model_type}");
     }
 }
+
+/// Phi-3-mini-4k (a sliding window of 2047 on every layer), Phi-3.5-mini (LongRoPE in the 4.x
+/// form, `type: longrope` with 48 short and long factors; the factor values here are stand-ins)
+/// and Phi-4-mini (partial rotary 0.75 of 128, so 48 factors; a tied head), trimmed.
+#[test]
+fn published_phi3_configs_are_read() {
+    let ramp = |n: usize, top: f64| (0..n).map(|i| 1.0 + top * i as f64 / (n - 1) as f64).collect::<Vec<_>>();
+    let mini4k = json!({"architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 3072,
+        "intermediate_size": 8192, "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+        "max_position_embeddings": 4096, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+        "rope_scaling": null, "rope_theta": 10000.0, "sliding_window": 2047, "vocab_size": 32064,
+        "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 32000,
+        "pad_token_id": 32000, "tie_word_embeddings": false});
+    let c = LlamaConfig::from_json(&mini4k).unwrap();
+    assert!(c.fused_projections && !c.qkv_bias && !c.mlp_bias);
+    assert_eq!(c.sliding_windows, vec![Some(2047); 32]);
+    assert!(matches!(c.rope.scaling(), RopeScaling::Default));
+
+    let mini35 = json!({"model_type": "phi3", "hidden_size": 3072, "intermediate_size": 8192,
+        "num_attention_heads": 32, "num_hidden_layers": 32, "num_key_value_heads": 32,
+        "max_position_embeddings": 131072, "original_max_position_embeddings": 4096, "rms_norm_eps": 1e-5,
+        "rope_scaling": {"type": "longrope", "long_factor": ramp(48, 40.0), "short_factor": ramp(48, 0.2)},
+        "rope_theta": 10000.0, "sliding_window": 262144, "vocab_size": 32064});
+    let c = LlamaConfig::from_json(&mini35).unwrap();
+    let RopeScaling::LongRope(m) = c.rope.scaling() else { panic!("{:?}", c.rope.scaling()) };
+    assert_eq!((m.original_max_position_embeddings, m.long_factor.len()), (Some(4096), 48));
+    assert_eq!(c.sliding_windows[0], Some(262144));
+
+    let phi4 = json!({"model_type": "phi3", "hidden_size": 3072, "intermediate_size": 8192,
+        "num_attention_heads": 24, "num_hidden_layers": 32, "num_key_value_heads": 8,
+        "max_position_embeddings": 131072, "original_max_position_embeddings": 4096, "partial_rotary_factor": 0.75,
+        "rms_norm_eps": 1e-5, "rope_scaling": {"type": "longrope", "long_factor": ramp(48, 30.0),
+        "short_factor": ramp(48, 0.0)}, "rope_theta": 10000.0, "sliding_window": 262144, "tie_word_embeddings": true,
+        "vocab_size": 200064, "bos_token_id": 199999, "eos_token_id": 199999});
+    let c = LlamaConfig::from_json(&phi4).unwrap();
+    assert_eq!((c.head_dim, c.rope.rotary_dim(), c.group_size(), c.tie_word_embeddings), (128, 96, 3, true));
+    // A factor list of the wrong length names the field.
+    let mut bad = phi4.clone();
+    bad["rope_scaling"]["long_factor"] = json!(ramp(64, 30.0));
+    let e = LlamaConfig::from_json(&bad).unwrap_err().to_string();
+    assert!(e.contains("long_factor") && e.contains("64"), "{e}");
+}

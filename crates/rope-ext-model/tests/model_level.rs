@@ -11,6 +11,9 @@
 //!   patched in, and a check that the scalar changes the logits at all;
 //! - LLaMA's `attention_bias` and `mlp_bias` with a tied output head;
 //! - Qwen3: q/k RMSNorm, biases, YaRN past its original window, a sliding layer;
+//! - Phi-3: fused `qkv_proj` and `gate_up_proj`, LongRoPE's short and long factors with partial
+//!   rotary and a tied head (Phi-4-mini's shape), a sliding window on every layer (Phi-3-mini-4k's),
+//!   each from the v5 and the 4.x config form; saved fused again;
 //! - partial rotary (`partial_rotary_factor` 0.5) and interleaved pairs (`rope_interleave`),
 //!   alone and together, against transformers with its rotation swapped.
 
@@ -23,7 +26,7 @@ use common::{compare, max_diff};
 use rope_ext_core::methods::eabf::EabfLayerRule;
 use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling};
 use rope_ext_model::model::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama};
+use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama, LlamaConfig};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level").join(name)
@@ -176,10 +179,59 @@ fn qwen3_matches_transformers() {
     check_model("qwen3", &model, "logits_long");
     let ids = check_short("qwen3", &model);
     // Saved and loaded again, the norms included: the same logits.
-    let dir = std::env::temp_dir().join(format!("rope-ext-qwen3-{}", std::process::id()));
+    save_and_reload("qwen3", &model, &ids);
+}
+
+/// Saves `model`, loads it back and checks the first 24 tokens' logits are identical. The
+/// directory is temporary unless `ROPE_EXT_SAVED_MODELS` names a root to keep it under (for
+/// `tests/goldens/check_saved_models.sh`, which loads it into transformers).
+fn save_and_reload(name: &str, model: &Llama, ids: &[u32]) {
+    let keep = std::env::var_os("ROPE_EXT_SAVED_MODELS");
+    let dir = match &keep {
+        Some(root) => PathBuf::from(root).join(name),
+        None => std::env::temp_dir().join(format!("rope-ext-{name}-{}", std::process::id())),
+    };
     model.save(&dir).unwrap();
     let again = Llama::load(&dir, &model.device()).unwrap();
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
     let logits = |m: &Llama| to_host(m.forward(m.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default()));
-    assert_eq!(logits(&again), logits(&model), "qwen3 after save and load");
+    assert_eq!(logits(&again), logits(model), "{name} after save and load");
+}
+
+/// Phi-3: fused projections split at load, LongRoPE short/long factors with partial rotary 0.75
+/// and a tied head (`phi3_longrope`), a sliding window on every layer (`phi3_sliding`); the 4.x
+/// config form (`config_v4.json`) reads to the same model; saving fuses the projections again
+/// and the saved directory loads back to the same logits.
+#[test]
+fn phi3_matches_transformers_in_both_config_forms_and_saves_fused() {
+    for (name, windows, rotary_dim) in [("phi3_longrope", [None, None], 12), ("phi3_sliding", [Some(48), Some(48)], 16)]
+    {
+        let model = load(name);
+        let c = &model.config;
+        assert!(c.fused_projections && !c.qkv_bias && !c.mlp_bias);
+        assert_eq!((c.sliding_windows.as_slice(), c.rope.rotary_dim()), (windows.as_slice(), rotary_dim), "{name}");
+        assert_eq!(c.tie_word_embeddings, name == "phi3_longrope");
+        assert_eq!(matches!(c.rope.scaling(), RopeScaling::LongRope(_)), name == "phi3_longrope");
+        check_model(name, &model, "logits_long");
+        let ids = check_short(name, &model);
+
+        let v4 = LlamaConfig::from_file(&fixture(name).join("config_v4.json")).unwrap();
+        assert_eq!(v4.rope, model.config.rope, "{name}: the 4.x form reads to the same RoPE");
+        assert_eq!(v4.sliding_windows, model.config.sliding_windows);
+        let from_v4 = Llama::load_with_config(v4, &fixture(name), &model.device()).unwrap();
+        let (_, expect) = reference(name, "logits_long");
+        let out = from_v4.forward(from_v4.tokens(std::slice::from_ref(&ids)).unwrap(), ForwardOptions::default());
+        compare(&format!("{name} from config_v4.json"), &to_host(out), &expect, c.vocab_size);
+
+        let names: Vec<String> = model.named_tensors().into_iter().map(|(n, _, _)| n).collect();
+        assert!(
+            names.iter().any(|n| n.ends_with("qkv_proj.weight"))
+                && names.iter().any(|n| n.ends_with("gate_up_proj.weight"))
+        );
+        assert!(!names.iter().any(|n| n.contains(".q_proj") || n.contains(".up_proj")), "{name}: {names:?}");
+        assert_eq!(names.iter().any(|n| n == "lm_head.weight"), !c.tie_word_embeddings);
+        save_and_reload(name, &model, &ids);
+    }
 }

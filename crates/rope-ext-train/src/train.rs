@@ -207,13 +207,10 @@ impl Trainer {
         if let Some(i) = samples.iter().position(|s| s.tokens.len() < 2 || s.tokens.len() != s.targets.len()) {
             return Err(TrainError::Data(format!("sample {i} needs at least 2 tokens and one target flag per token")));
         }
-        if model.config.attention_dropout > 0.0 {
+        if let Some((key, p)) = model.config.dropouts().into_iter().find(|&(_, p)| p > 0.0) {
             return Err(TrainError::config(
-                "model.attention_dropout",
-                format!(
-                    "is {}; this trainer has no attention dropout, so it would not train the model transformers describes",
-                    model.config.attention_dropout
-                ),
+                format!("model.{key}"),
+                format!("is {p}; this trainer has no dropout, so it would not train the model transformers describes"),
             ));
         }
         if !model.device().is_autodiff() {
