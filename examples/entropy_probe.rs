@@ -86,7 +86,7 @@ fn run() -> Result<String, String> {
     let a = parse()?;
     let device = a.backend.device().map_err(|e| e.to_string())?;
     let mut model = Llama::load(&a.model, &device).map_err(|e| e.to_string())?;
-    let tokenizer = Tokenizer::from_dir(&a.model).map_err(|e| e.to_string())?;
+    let tokenizer = Tokenizer::for_model(&a.model).map_err(|e| e.to_string())?;
     let text = std::fs::read_to_string(&a.text).map_err(|e| format!("{}: {e}", a.text.display()))?;
     let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
     if ids.is_empty() {

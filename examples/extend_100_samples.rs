@@ -8,7 +8,8 @@
 //! ```
 //! `--config` reads a `CompareConfig` (JSON; every field optional) to change the methods,
 //! lengths, samples or schedule; `--model` points at any HF LLaMA-family directory with a
-//! `tokenizer.json` (e.g. a 7B model on a GPU for the paper-scale run); `--export DIR` saves
+//! `tokenizer.json` (e.g. a 7B model on a GPU for the paper-scale run) or a llama.cpp `.gguf`
+//! file; `--export DIR` saves
 //! every fine-tuned model as an HF directory `DIR/<method>/`. Writes
 //! `OUT/{results.json, results.md, perplexity.svg, passkey.svg}` and prints the table.
 

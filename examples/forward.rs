@@ -1,4 +1,4 @@
-//! Runs a model directory on token ids or a text file.
+//! Runs a model (an HF directory or a llama.cpp `.gguf` file) on token ids or a text file.
 //!
 //! ```text
 //! cargo run --release --example forward -- --model DIR --tokens IDS --out FILE.safetensors [--backend cpu|tch|wgpu]
@@ -7,7 +7,8 @@
 //!
 //! `IDS` is comma-separated token ids or `@path` to a JSON array. The first form writes a tensor
 //! named `logits`, shape `[tokens, vocab]`, f32. The second tokenizes `FILE` with
-//! `DIR/tokenizer.json` and prints each token's negative log-likelihood and the perplexity.
+//! `DIR/tokenizer.json` (for a GGUF file, the `tokenizer.json` beside it or the file's own
+//! vocabulary) and prints each token's negative log-likelihood and the perplexity.
 //! Errors go to stderr with exit status 1.
 
 use std::io::Write;
@@ -75,7 +76,7 @@ fn run() -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         eprintln!("wrote logits [{}, {}] to {}", ids.len(), model.config.vocab_size, out.display());
     } else if let Some(text_path) = &args.text {
-        let tokenizer = Tokenizer::from_dir(&args.model).map_err(|e| e.to_string())?;
+        let tokenizer = Tokenizer::for_model(&args.model).map_err(|e| e.to_string())?;
         let text = std::fs::read_to_string(text_path).map_err(|e| format!("{}: {e}", text_path.display()))?;
         let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
         let nlls = model.token_nlls(&ids, AttentionImpl::for_backend(args.backend)).map_err(|e| e.to_string())?;

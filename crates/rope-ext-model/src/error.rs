@@ -43,6 +43,14 @@ pub enum ModelError {
         /// The reader's message.
         message: String,
     },
+    /// A GGUF file is corrupt, truncated, or describes a model this loader does not read.
+    #[error("{path}: GGUF: {message}")]
+    Gguf {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, naming the key, tensor or offset.
+        message: String,
+    },
     /// A tensor the model needs is absent from the checkpoint.
     #[error("checkpoint lacks tensor `{name}`")]
     MissingTensor {

@@ -6,7 +6,7 @@
 //!
 //! - [`Llama::load`] / [`Llama::save`]: HF directories (config.json in the 4.x or v5 form,
 //!   single or sharded safetensors in F32/F16/BF16), typed errors for anything missing, extra or
-//!   mis-shaped;
+//!   mis-shaped; [`Llama::load`] also reads llama.cpp GGUF files ([`gguf`]), dequantised;
 //! - [`Llama::forward`]: logits with the scaled rotary encoding, grouped-query attention and
 //!   entropy-aware ABF's logit scalar; [`AttentionImpl`] picks the materialised reference or the
 //!   chunked online-softmax attention, whose backward pass recomputes the scores
@@ -25,6 +25,7 @@ pub mod error;
 #[cfg(feature = "flex")]
 mod flex_attention;
 pub mod generate;
+pub mod gguf;
 pub mod model;
 pub mod recompute;
 pub mod rotary;

@@ -25,9 +25,9 @@ use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param, to_
 pub const DEFAULT_INITIALIZER_RANGE: f64 = 0.02;
 
 /// A host-side f32 tensor read from a checkpoint.
-struct HostTensor {
-    shape: Vec<usize>,
-    data: Vec<f32>,
+pub(crate) struct HostTensor {
+    pub(crate) shape: Vec<usize>,
+    pub(crate) data: Vec<f32>,
 }
 
 /// Every tensor of a checkpoint, by HF name.
@@ -213,10 +213,18 @@ fn rms_norm(ck: &mut Checkpoint, name: &str, d: usize, eps: f64, device: &Device
 }
 
 impl Llama {
-    /// Loads an HF model directory (`config.json` + safetensors) onto `device`.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self, ModelError> {
-        let config = LlamaConfig::from_file(&dir.join("config.json"))?;
-        Self::load_with_config(config, dir, device)
+    /// Loads an HF model directory (`config.json` + safetensors), or a llama.cpp `.gguf` file
+    /// (dequantised; see [`crate::gguf`]), onto `device`.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, ModelError> {
+        if crate::gguf::is_gguf(path) {
+            let file = crate::gguf::Gguf::read(path)?;
+            let config = file.config(path)?;
+            let tensors = file.hf_tensors(&config)?;
+            drop(file);
+            return Self::assemble(config, Checkpoint { tensors }, device);
+        }
+        let config = LlamaConfig::from_file(&path.join("config.json"))?;
+        Self::load_with_config(config, path, device)
     }
 
     /// Loads the safetensors of an HF model directory with `config` instead of its

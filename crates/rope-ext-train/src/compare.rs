@@ -33,7 +33,8 @@ pub const DEFAULT_LR: f64 = 2e-4;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct CompareConfig {
-    /// The base model's HF directory (with `tokenizer.json`).
+    /// The base model: an HF directory (with `tokenizer.json`) or a llama.cpp `.gguf` file
+    /// (its tokenizer from a `tokenizer.json` beside it or from its vocabulary).
     pub model: PathBuf,
     /// The training corpus (samples are drawn from it).
     pub train_corpus: PathBuf,
@@ -246,7 +247,7 @@ fn prepare(cfg: &CompareConfig, device: &Device) -> Result<Setup, TrainError> {
     if cfg.lengths.is_empty() {
         return Err(TrainError::config("lengths", "must name at least one length"));
     }
-    let tokenizer = Tokenizer::from_dir(&cfg.model)?;
+    let tokenizer = Tokenizer::for_model(&cfg.model)?;
     let base = Llama::load(&cfg.model, device)?;
     let original = base.config.rope.context().max_position_embeddings;
     if cfg.target <= original {
@@ -349,7 +350,7 @@ fn build(
     let loss = metrics.first().zip(metrics.last()).map(|(a, b)| (a.loss, b.loss));
     let model = trainer.into_model().valid();
     if let Some(root) = &cfg.export {
-        crate::run::export(&model, Some(&cfg.model.join("tokenizer.json")), &root.join(name))?;
+        crate::run::export(&model, Some(&setup.tokenizer), &root.join(name))?;
     }
     Ok((model, loss))
 }

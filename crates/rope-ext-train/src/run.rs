@@ -269,9 +269,11 @@ pub fn execute(
             });
         }
     }
-    let tokenizer_file = cfg.tokenizer.clone().unwrap_or_else(|| cfg.model.join("tokenizer.json"));
-    let tokenizer = Tokenizer::from_file(&tokenizer_file)?;
-    let base = LlamaConfig::from_file(&cfg.model.join("config.json"))?;
+    let tokenizer = match &cfg.tokenizer {
+        Some(file) => Tokenizer::from_file(file)?,
+        None => Tokenizer::for_model(&cfg.model)?,
+    };
+    let base = LlamaConfig::for_model(&cfg.model)?;
     let original = match &cfg.rope {
         RopeScaling::E2Llm(E2Llm { original_max_position_embeddings: Some(n), .. }) => *n,
         _ => base.rope.context().max_position_embeddings,
@@ -295,7 +297,7 @@ pub fn execute(
     let model = (step == total_steps)
         .then(|| {
             let dir = out.join("model");
-            export(&trainer.model().valid(), Some(&tokenizer_file), &dir).map(|()| dir)
+            export(&trainer.model().valid(), Some(&tokenizer), &dir).map(|()| dir)
         })
         .transpose()?;
     Ok(RunOutcome { step, total_steps, model })
@@ -303,10 +305,10 @@ pub fn execute(
 
 /// Writes an HF model directory: the weights and `config.json` (with the method's
 /// `rope_scaling` / `rope_parameters`) through [`Llama::save`], plus the tokenizer.
-pub fn export(model: &Llama, tokenizer: Option<&Path>, dir: &Path) -> Result<(), TrainError> {
+pub fn export(model: &Llama, tokenizer: Option<&Tokenizer>, dir: &Path) -> Result<(), TrainError> {
     model.save(dir)?;
-    if let Some(src) = tokenizer {
-        std::fs::copy(src, dir.join("tokenizer.json")).map_err(|e| TrainError::io(src, e))?;
+    if let Some(tokenizer) = tokenizer {
+        tokenizer.save(&dir.join("tokenizer.json"))?;
     }
     Ok(())
 }
