@@ -35,6 +35,11 @@ Writes tests/fixtures/model-level/<name>/, each an HF model directory as transfo
   tied head. phi3_sliding as Phi-3-mini-4k: sliding_window 48 on every layer. Each has
   config_v4.json, the transformers 4.x form (rope_scaling, top-level rope_theta), checked to load
   into transformers with identical logits.
+- gemma3/: Gemma3ForCausalLM (text), 3 layers (sliding, sliding, full), sliding_window 48, RoPE
+  per layer type (full_attention YaRN factor 4 over 128 with base 1e6, sliding_attention the local
+  base 1e4), (1 + w) norms on q/k, inputs and both outputs, embeddings times sqrt(hidden),
+  query_pre_attn_scalar 32, GELU-tanh, tied head, final_logit_softcapping 8; config_v4.json in
+  the 4.x form (rope_theta, rope_local_base_freq, rope_scaling), checked to load identically.
 
 Sizes as tests/goldens/make_tiny_llama.py: vocab 96, hidden 64, SwiGLU 128, 4 heads of 16 over
 2 KV heads, untied lm_head, weights std 0.1, norm weights 1 + 0.3 randn, seeded generators.
@@ -425,6 +430,66 @@ def make_phi3():
     assert diff > 1e-2, "long and short factors give the same table"
 
 
+def make_gemma3():
+    """gemma3/: Gemma3ForCausalLM (text), 3 layers (sliding, sliding, full: sliding_window_pattern
+    3), sliding window 48, RoPE per layer type: full_attention YaRN factor 4 over 128 tokens with
+    base 1e6, sliding_attention the default local base 1e4; (1 + w) norms, embeddings times
+    sqrt(hidden), query_pre_attn_scalar 32 (not head_dim), GELU-tanh, q/k norms, tied head,
+    final_logit_softcapping 8. config_v4.json: the 4.x form (rope_theta, rope_local_base_freq,
+    rope_scaling), checked to load to identical logits."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+    rope = {"full_attention": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 128,
+                               "rope_theta": 1_000_000.0},
+            "sliding_attention": {"rope_type": "default", "rope_theta": 10_000.0}}
+    sizes = {k: v for k, v in SIZES.items() if k != "tie_word_embeddings"}
+    config = Gemma3TextConfig(**sizes, num_hidden_layers=3, sliding_window_pattern=3, sliding_window=SLIDING_WINDOW,
+                              max_position_embeddings=512, query_pre_attn_scalar=32, final_logit_softcapping=8.0,
+                              rope_parameters=rope, tie_word_embeddings=True, pad_token_id=0)
+    config._attn_implementation = "eager"
+    model = Gemma3ForCausalLM(config).eval()
+    gen = torch.Generator().manual_seed(20261211)
+    ids = torch.randint(3, SIZES["vocab_size"], (1, LONG), generator=gen)
+    init_weights(model, gen)
+    # init_weights draws norm weights 1 + 0.3 randn, which Gemma's (1 + w) would apply as about
+    # 2; shift them so the applied scale is 1 + 0.3 randn as in the other fixtures (at about 2,
+    # transformers' float32 RoPE angles alone move the logits by 1.1e-4, beyond the tolerance).
+    with torch.no_grad():
+        for k, v in model.named_parameters():
+            if k.endswith("norm.weight"):
+                v -= 1.0
+    assert model.config.layer_types == ["sliding_attention", "sliding_attention", "full_attention"]
+    names = sorted({k.split(".")[-2] for k in model.state_dict() if ".layers.0." in k})
+    assert names == ["down_proj", "gate_proj", "input_layernorm", "k_norm", "k_proj", "o_proj",
+                     "post_attention_layernorm", "post_feedforward_layernorm", "pre_feedforward_layernorm",
+                     "q_norm", "q_proj", "up_proj", "v_proj"], names
+    out = {"logits_long": logits(model, ids), "logits_short": logits(model, ids[:, :SHORT])}
+    assert float(out["logits_long"].abs().max()) < 8.0
+    d = write("gemma3", model, ids, out)
+    check_reload(d, Gemma3ForCausalLM, out["logits_long"])
+    cfg = json.loads((d / "config.json").read_text())
+    v4 = json.loads(json.dumps(cfg))
+    params = v4.pop("rope_parameters")
+    v4["rope_theta"] = params["full_attention"].pop("rope_theta")
+    v4["rope_local_base_freq"] = params["sliding_attention"]["rope_theta"]
+    v4["rope_scaling"] = params["full_attention"]
+    (d / "config_v4.json").write_text(json.dumps(v4, indent=2, sort_keys=True) + "\n")
+    alt = d.parent / "gemma3_v4_check"
+    alt.mkdir(exist_ok=True)
+    (alt / "config.json").write_text((d / "config_v4.json").read_text())
+    (alt / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes())
+    check_reload_from(alt, d, Gemma3ForCausalLM, out)
+    loaded = Gemma3ForCausalLM.from_pretrained(alt)
+    assert loaded.config.rope_parameters == cfg["rope_parameters"], (loaded.config.rope_parameters, cfg["rope_parameters"])
+    for f in alt.iterdir():
+        f.unlink()
+    alt.rmdir()
+    # Each part matters: without the local base (the global RoPE on every layer) the logits move.
+    emb = model.model.rotary_emb
+    print(f"gemma3: layer_types={model.config.layer_types} rope_parameters={cfg['rope_parameters']}; "
+          f"attention scaling full={emb.full_attention_attention_scaling:.6f} "
+          f"sliding={emb.sliding_attention_attention_scaling}; config_v4.json loads to identical logits")
+
+
 def check_reload_from(alt, d, model_cls, out):
     loaded = model_cls.from_pretrained(alt, attn_implementation="eager").eval()
     got = load_file(str(d / "reference.safetensors"))
@@ -507,6 +572,7 @@ def main():
     make_llama_biases()
     make_qwen3()
     make_phi3()
+    make_gemma3()
     (OUT / "VERSIONS").write_text(f"transformers {transformers.__version__}\ntorch {torch.__version__}\n"
                                   f"numpy {np.__version__}\n")
 

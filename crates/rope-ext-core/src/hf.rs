@@ -26,6 +26,8 @@
 //! The pair layout is half-split (HF `rotate_half`) unless a top-level `"rope_interleave": true`
 //! selects interleaved pairs ([`INTERLEAVE_KEY`]); it is written back the same way.
 
+use std::collections::BTreeMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::error::{RopeError, at_least};
@@ -214,6 +216,149 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
             Ok(ours)
         }
     }
+}
+
+/// Per-layer-type RoPE, by layer type (`"full_attention"`, `"sliding_attention"`, …): each a
+/// [`Rope`], or `None` for a type whose layers have no rotary encoding (a `null` entry).
+pub type LayerTypeRopes = BTreeMap<String, Option<Rope>>;
+
+/// `model_type` of Gemma 3's text model, whose config has per-layer-type RoPE in both forms.
+pub const GEMMA3_TEXT: &str = "gemma3_text";
+
+/// Gemma3TextConfig's default bases: full-attention layers 1,000,000, sliding layers 10,000.
+pub const GEMMA3_THETAS: (f64, f64) = (1_000_000.0, 10_000.0);
+
+/// Reads per-layer-type RoPE, as transformers 5.23 does:
+///
+/// - v5 form: `rope_parameters` keyed by layer type (its keys among `layer_types`, or for
+///   Gemma 3 `full_attention` / `sliding_attention`); each entry is read as strictly as a
+///   single dict ([`read_config`]) with the config's other keys, `null` means no RoPE. An entry
+///   without `rope_theta` takes the top-level `rope_theta` (Gemma 3: `rope_theta`, default
+///   1e6, for full attention, `rope_local_base_freq`, default 1e4, for sliding attention); a
+///   top-level `original_max_position_embeddings` is not read (transformers defaults each
+///   entry's to `max_position_embeddings`); `rope_ext` (our extension) belongs to
+///   `full_attention`;
+/// - Gemma 3's 4.x form (`gemma3_text` without a keyed `rope_parameters`): full attention from
+///   `rope_theta` and `rope_scaling`, sliding attention unscaled from `rope_local_base_freq`.
+///
+/// `None` for any other config (one RoPE for every layer: [`read_config`]).
+pub fn read_layer_type_ropes(config: &Value) -> Result<Option<LayerTypeRopes>, RopeError> {
+    let top = config.as_object().ok_or_else(|| wrong_type("config", "an object", config))?;
+    let gemma3 = top.get("model_type").and_then(Value::as_str) == Some(GEMMA3_TEXT);
+    let mut labels: Vec<String> = match top.get("layer_types") {
+        Some(Value::Array(t)) => t.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
+        _ => vec![],
+    };
+    if gemma3 {
+        labels.extend(["full_attention".to_string(), "sliding_attention".to_string()]);
+    }
+    let keyed = match top.get("rope_parameters") {
+        Some(Value::Object(d)) if d.keys().any(|k| labels.contains(k)) => Some(d),
+        _ => None,
+    };
+    let (global_theta, local_theta) = if gemma3 {
+        (
+            opt_f64(top, "rope_theta")?.unwrap_or(GEMMA3_THETAS.0),
+            opt_f64(top, "rope_local_base_freq")?.unwrap_or(GEMMA3_THETAS.1),
+        )
+    } else {
+        let t = opt_f64(top, "rope_theta")?.unwrap_or(DEFAULT_THETA);
+        (t, t)
+    };
+    // The config with one flat dict `entry` in place of the keyed one.
+    let flat = |mut entry: Map<String, Value>, layer_type: &str| -> Result<Rope, RopeError> {
+        let mut one = top.clone();
+        for key in ["rope_parameters", "rope_scaling", "rope_theta", "rope_local_base_freq"] {
+            one.remove(key);
+        }
+        one.remove("original_max_position_embeddings");
+        if layer_type != "full_attention" {
+            one.remove(EXTENSION_KEY);
+        }
+        if !entry.contains_key("rope_theta") {
+            let theta = if layer_type == "sliding_attention" { local_theta } else { global_theta };
+            entry.insert("rope_theta".into(), json!(theta));
+        }
+        one.insert("rope_parameters".into(), Value::Object(entry));
+        read_config(&Value::Object(one))
+    };
+    let mut out = LayerTypeRopes::new();
+    match keyed {
+        Some(dict) => {
+            if top.get("rope_scaling").is_some_and(|v| !v.is_null()) {
+                return Err(RopeError::Unsupported {
+                    method: "config",
+                    field: "rope_scaling",
+                    value: "both rope_scaling and a per-layer-type rope_parameters".into(),
+                    reason: "a config must use one form",
+                });
+            }
+            for (layer_type, entry) in dict {
+                if !labels.contains(layer_type) {
+                    return Err(RopeError::Unsupported {
+                        method: "config",
+                        field: "rope_parameters",
+                        value: layer_type.clone(),
+                        reason: "is not a layer type, in a dict keyed by layer type",
+                    });
+                }
+                let rope = match entry {
+                    Value::Null => None,
+                    Value::Object(e) => Some(flat(e.clone(), layer_type)?),
+                    other => return Err(wrong_type("rope_parameters", "an object or null per layer type", other)),
+                };
+                out.insert(layer_type.clone(), rope);
+            }
+        }
+        None if gemma3 => {
+            let global = match top.get("rope_scaling").or_else(|| top.get("rope_parameters")) {
+                Some(Value::Object(d)) => d.clone(),
+                None | Some(Value::Null) => Map::new(),
+                Some(other) => return Err(wrong_type("rope_scaling", "an object", other)),
+            };
+            out.insert("full_attention".into(), Some(flat(global, "full_attention")?));
+            out.insert("sliding_attention".into(), Some(flat(Map::new(), "sliding_attention")?));
+        }
+        None => return Ok(None),
+    }
+    Ok(Some(out))
+}
+
+/// Writes per-layer-type RoPE as the keys to merge into a v5 `config.json`:
+/// `rope_parameters` keyed by layer type (each entry as [`write_config`] writes a single dict,
+/// `null` for no RoPE), `max_position_embeddings`, `head_dim`, and `rope_ext` for a
+/// `full_attention` method transformers cannot express exactly. Such a method on any other
+/// type is an error (transformers could not load it, and `rope_ext` names one method).
+pub fn write_layer_type_config(ropes: &LayerTypeRopes) -> Result<Value, RopeError> {
+    let mut dict = Map::new();
+    let mut out = Map::new();
+    for (layer_type, rope) in ropes {
+        let Some(rope) = rope else {
+            dict.insert(layer_type.clone(), Value::Null);
+            continue;
+        };
+        let Value::Object(mut one) = write_config(rope, HfForm::V5) else {
+            unreachable!("write_config writes an object")
+        };
+        if let Some(ext) = one.remove(EXTENSION_KEY) {
+            if layer_type != "full_attention" {
+                return Err(RopeError::Unsupported {
+                    method: "config",
+                    field: "rope_parameters",
+                    value: layer_type.clone(),
+                    reason: "only the full_attention layers can take a method transformers cannot express",
+                });
+            }
+            out.insert(EXTENSION_KEY.into(), ext);
+        }
+        if let Some(entry) = one.remove("rope_parameters") {
+            dict.insert(layer_type.clone(), entry);
+        }
+        one.remove("original_max_position_embeddings");
+        out.extend(one);
+    }
+    out.insert("rope_parameters".into(), Value::Object(dict));
+    Ok(Value::Object(out))
 }
 
 /// The top-level key that selects interleaved pairs, named as in transformers'
@@ -465,7 +610,7 @@ fn rope_dict(top: &Object) -> Result<Option<&Object>, RopeError> {
                     method: "config",
                     field: "rope_parameters",
                     value: v.to_string(),
-                    reason: "per-layer-type RoPE parameters are not supported",
+                    reason: "is keyed by layer type, which needs `layer_types` naming those types (see hf::read_layer_type_ropes)",
                 });
             }
             Ok(Some(d))

@@ -184,3 +184,43 @@ fn the_pair_layout_round_trips_through_rope_interleave() {
         }
     }
 }
+
+/// Per-layer-type RoPE (Gemma 3's config, as transformers 5.23 wrote it for the model-level
+/// fixture): read, written back keyed by layer type, read again to the same RoPEs; a method
+/// transformers cannot express goes to `rope_ext` on the full-attention layers, and is refused
+/// on the sliding ones.
+#[test]
+fn per_layer_type_rope_round_trips() {
+    use rope_ext_core::hf::{read_layer_type_ropes, write_layer_type_config};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level/gemma3/config.json");
+    let config: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let ropes = read_layer_type_ropes(&config).unwrap().expect("keyed by layer type");
+    assert_eq!(ropes.keys().collect::<Vec<_>>(), ["full_attention", "sliding_attention"]);
+    let full = ropes["full_attention"].as_ref().unwrap();
+    let local = ropes["sliding_attention"].as_ref().unwrap();
+    assert!(matches!(full.scaling(), RopeScaling::Yarn(_)));
+    assert_eq!((full.config().rope_theta, local.config().rope_theta), (1e6, 1e4));
+    assert!(read_config(&config).is_err(), "one RoPE cannot describe this config");
+
+    let merged = |ropes: &rope_ext_core::hf::LayerTypeRopes| {
+        let mut c = config.as_object().unwrap().clone();
+        c.remove("rope_parameters");
+        c.extend(write_layer_type_config(ropes).unwrap().as_object().unwrap().clone());
+        Value::Object(c)
+    };
+    assert_eq!(read_layer_type_ropes(&merged(&ropes)).unwrap().unwrap(), ropes);
+
+    let mut eabf = ropes.clone();
+    let cfg = RopeConfig { scaling: RopeScaling::EntropyAwareAbf(EntropyAwareAbf::default()), ..full.config().clone() };
+    eabf.insert("full_attention".into(), Some(Rope::new(cfg.clone()).unwrap()));
+    let written = merged(&eabf);
+    assert!(written.get("rope_ext").is_some());
+    assert_eq!(read_layer_type_ropes(&written).unwrap().unwrap(), eabf);
+    let mut wrong = ropes.clone();
+    wrong.insert("sliding_attention".into(), Some(Rope::new(cfg).unwrap()));
+    assert!(write_layer_type_config(&wrong).is_err());
+    // A null entry: layers without RoPE.
+    let mut none = ropes.clone();
+    none.insert("sliding_attention".into(), None);
+    assert_eq!(read_layer_type_ropes(&merged(&none)).unwrap().unwrap(), none);
+}

@@ -32,7 +32,29 @@ use serde_json::{Map, Value};
 use crate::error::ModelError;
 
 /// The `model_type`s this decoder reads.
-pub const SUPPORTED_MODEL_TYPES: [&str; 6] = ["llama", "mistral", "phi3", "qwen2", "qwen3", "smollm2"];
+pub const SUPPORTED_MODEL_TYPES: [&str; 7] = ["gemma3_text", "llama", "mistral", "phi3", "qwen2", "qwen3", "smollm2"];
+
+/// The MLP gate's activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// SiLU (`silu`, `swish`): LLaMA, Mistral, Qwen, Phi-3.
+    Silu,
+    /// GELU with the tanh approximation (`gelu_pytorch_tanh`): Gemma 3.
+    GeluTanh,
+}
+
+/// Which RoPE a layer applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerRope {
+    /// [`LlamaConfig::rope`]: every layer of a model with one RoPE; the `full_attention`
+    /// layers of one with RoPE per layer type. The methods extend this one.
+    Main,
+    /// [`LlamaConfig::local_rope`]: the `sliding_attention` layers of a model with RoPE per
+    /// layer type (Gemma 3's local base).
+    Local,
+    /// No rotary encoding (a `null` entry of a per-layer-type `rope_parameters`).
+    Absent,
+}
 
 /// Architecture settings of a LLaMA-family decoder.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,8 +98,26 @@ pub struct LlamaConfig {
     pub residual_dropout: f64,
     /// Phi-3's `embd_pdrop`.
     pub embedding_dropout: f64,
-    /// The RoPE specification (method, base, dimensions, pair layout).
+    /// The RoPE specification (method, base, dimensions, pair layout); with RoPE per layer
+    /// type, the `full_attention` layers' (see [`LayerRope`]).
     pub rope: Rope,
+    /// With RoPE per layer type, the `sliding_attention` layers' (Gemma 3: base 10,000).
+    pub local_rope: Option<Rope>,
+    /// Per layer, which RoPE it applies.
+    pub layer_ropes: Vec<LayerRope>,
+    /// The MLP gate's activation.
+    pub activation: Activation,
+    /// The attention logits' scale (`1/√head_dim`; Gemma: `1/√query_pre_attn_scalar`).
+    pub attention_scale: f64,
+    /// Embeddings multiplied by this (Gemma: `√hidden_size`, rounded to f32 as transformers does).
+    pub embedding_scale: Option<f64>,
+    /// Gemma's norms: weights stored as `w` and applied as `1 + w` (folded in at load, so the
+    /// model's norm weights are `1 + w`, and unfolded on save); the attention and MLP outputs
+    /// normalised before their residual adds (`post_attention_layernorm`,
+    /// `post_feedforward_layernorm`), the MLP input by `pre_feedforward_layernorm`.
+    pub gemma_norms: bool,
+    /// `final_logit_softcapping`: logits `c·tanh(z/c)`.
+    pub final_logit_softcapping: Option<f64>,
     /// Per layer, the sliding window `W` of its attention (`None`: full causal attention).
     /// See [`sliding_windows`] for the keys it is read from.
     pub sliding_windows: Vec<Option<usize>>,
@@ -129,7 +169,8 @@ impl LlamaConfig {
                 problem: format!("is `{model_type}`; supported: {}", SUPPORTED_MODEL_TYPES.join(", ")),
             });
         }
-        check_hidden_act(&raw)?;
+        let gemma = model_type == "gemma3_text";
+        let activation = activation(&raw, gemma)?;
         let hidden_size = req_size(&raw, "hidden_size", MAX_WIDTH)?;
         let num_attention_heads = req_size(&raw, "num_attention_heads", MAX_WIDTH)?;
         let num_key_value_heads = opt_usize(&raw, "num_key_value_heads")?.unwrap_or(num_attention_heads);
@@ -141,7 +182,40 @@ impl LlamaConfig {
                 ),
             });
         }
-        let rope = hf::read_config(value)?;
+        let num_hidden_layers = req_size(&raw, "num_hidden_layers", MAX_LAYERS)?;
+        let layer_types = layer_types(&raw, &model_type, num_hidden_layers)?;
+        let (rope, local_rope, layer_ropes) = match hf::read_layer_type_ropes(value)? {
+            None => (hf::read_config(value)?, None, vec![LayerRope::Main; num_hidden_layers]),
+            Some(mut by_type) => {
+                if let Some(other) =
+                    by_type.keys().find(|t| !["full_attention", "sliding_attention"].contains(&t.as_str()))
+                {
+                    return Err(ModelError::Config {
+                        field: "rope_parameters",
+                        problem: format!(
+                            "has RoPE for layer type `{other}`; this decoder has full_attention and sliding_attention layers"
+                        ),
+                    });
+                }
+                let Some(Some(main)) = by_type.remove("full_attention") else {
+                    return Err(ModelError::Config {
+                        field: "rope_parameters",
+                        problem: "has no RoPE for full_attention layers".into(),
+                    });
+                };
+                let local = by_type.remove("sliding_attention");
+                let layers = layer_types
+                    .iter()
+                    .map(|t| match (t, &local) {
+                        (LayerType::Full, _) => LayerRope::Main,
+                        (LayerType::Sliding, Some(Some(_))) => LayerRope::Local,
+                        (LayerType::Sliding, Some(None)) => LayerRope::Absent,
+                        (LayerType::Sliding, None) => LayerRope::Main,
+                    })
+                    .collect();
+                (main, local.flatten(), layers)
+            }
+        };
         let head_dim = rope.config().head_dim;
         let qwen = model_type == "qwen2";
         // transformers' LLaMA reads `attention_bias` and `mlp_bias`, Qwen3 `attention_bias`;
@@ -149,7 +223,7 @@ impl LlamaConfig {
         let llama = model_type == "llama" || model_type == "smollm2";
         let qwen3 = model_type == "qwen3";
         let phi3 = model_type == "phi3";
-        let attention_bias = (llama || qwen3) && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
+        let attention_bias = (llama || qwen3 || gemma) && opt_bool(&raw, "attention_bias")?.unwrap_or(false);
         let mlp_bias = llama && opt_bool(&raw, "mlp_bias")?.unwrap_or(false);
         let eos_token_ids = match raw.get("eos_token_id") {
             None | Some(Value::Null) => vec![],
@@ -160,19 +234,44 @@ impl LlamaConfig {
             None | Some(Value::Null) => None,
             Some(v) => Some(token(v, "bos_token_id")?),
         };
-        let num_hidden_layers = req_size(&raw, "num_hidden_layers", MAX_LAYERS)?;
+        if gemma {
+            for field in ["attn_logit_softcapping", "use_bidirectional_attention"] {
+                if let Some(v) = raw.get(field).filter(|v| !v.is_null() && **v != Value::Bool(false)) {
+                    return Err(bad(field, "is not implemented (only null / false are)", v));
+                }
+            }
+        }
+        let attention_scale = if gemma {
+            match raw.get("query_pre_attn_scalar") {
+                None | Some(Value::Null) => 1.0 / GEMMA3_QUERY_PRE_ATTN_SCALAR.sqrt(),
+                Some(v) => match v.as_f64() {
+                    Some(q) if q.is_finite() && q > 0.0 => 1.0 / q.sqrt(),
+                    _ => return Err(bad("query_pre_attn_scalar", "must be a finite number > 0", v)),
+                },
+            }
+        } else {
+            1.0 / (head_dim as f64).sqrt()
+        };
+        let final_logit_softcapping = match raw.get("final_logit_softcapping") {
+            None | Some(Value::Null) => None,
+            Some(v) if gemma => match v.as_f64() {
+                Some(c) if c.is_finite() && c > 0.0 => Some(c),
+                _ => return Err(bad("final_logit_softcapping", "must be a finite number > 0 or null", v)),
+            },
+            Some(v) => return Err(bad("final_logit_softcapping", "is read for gemma3_text only", v)),
+        };
         let config = LlamaConfig {
             vocab_size: req_size(&raw, "vocab_size", MAX_WIDTH)?,
             hidden_size,
             intermediate_size: req_size(&raw, "intermediate_size", MAX_WIDTH)?,
             num_hidden_layers,
-            sliding_windows: sliding_windows(&raw, &model_type, num_hidden_layers)?,
+            sliding_windows: sliding_windows(&raw, &model_type, &layer_types)?,
             num_attention_heads,
             num_key_value_heads,
             head_dim,
-            rms_norm_eps: rms_norm_eps(&raw)?,
+            rms_norm_eps: rms_norm_eps(&raw, &model_type)?,
             tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(false),
-            qk_norm: qwen3,
+            qk_norm: qwen3 || gemma,
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
             mlp_bias,
@@ -181,6 +280,13 @@ impl LlamaConfig {
             residual_dropout: if phi3 { probability(&raw, "resid_pdrop")? } else { 0.0 },
             embedding_dropout: if phi3 { probability(&raw, "embd_pdrop")? } else { 0.0 },
             rope,
+            local_rope,
+            layer_ropes,
+            activation,
+            attention_scale,
+            embedding_scale: gemma.then(|| f64::from((hidden_size as f64).sqrt() as f32)),
+            gemma_norms: gemma,
+            final_logit_softcapping,
             bos_token_id,
             eos_token_ids,
             model_type,
@@ -252,6 +358,10 @@ impl LlamaConfig {
             linear(&mut out, format!("{p}.mlp.down_proj"), i, h, self.mlp_bias);
             out.push((format!("{p}.input_layernorm.weight"), vec![h]));
             out.push((format!("{p}.post_attention_layernorm.weight"), vec![h]));
+            if self.gemma_norms {
+                out.push((format!("{p}.pre_feedforward_layernorm.weight"), vec![h]));
+                out.push((format!("{p}.post_feedforward_layernorm.weight"), vec![h]));
+            }
         }
         out.push(("model.norm.weight".to_string(), vec![h]));
         if !self.tie_word_embeddings {
@@ -270,15 +380,26 @@ impl LlamaConfig {
 /// names (`ACT2FN["silu"]` and `ACT2FN["swish"]` are both `nn.SiLU`).
 pub const SUPPORTED_HIDDEN_ACTS: [&str; 2] = ["silu", "swish"];
 
-/// `hidden_act` (default `silu`, as in `LlamaConfig`): anything else is an error, never a
-/// silent SiLU.
-fn check_hidden_act(raw: &Map<String, Value>) -> Result<(), ModelError> {
+/// `hidden_act` (default `silu`, as in `LlamaConfig`), or for Gemma 3 `hidden_activation`
+/// (default and only value implemented `gelu_pytorch_tanh`): anything else is an error, never
+/// a silent substitute.
+fn activation(raw: &Map<String, Value>, gemma: bool) -> Result<Activation, ModelError> {
+    if gemma {
+        return match raw.get("hidden_activation") {
+            None | Some(Value::Null) => Ok(Activation::GeluTanh),
+            Some(Value::String(a)) if a == "gelu_pytorch_tanh" => Ok(Activation::GeluTanh),
+            Some(v) => Err(bad("hidden_activation", "is not implemented (supported: gelu_pytorch_tanh)", v)),
+        };
+    }
     match raw.get("hidden_act") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(a)) if SUPPORTED_HIDDEN_ACTS.contains(&a.as_str()) => Ok(()),
+        None | Some(Value::Null) => Ok(Activation::Silu),
+        Some(Value::String(a)) if SUPPORTED_HIDDEN_ACTS.contains(&a.as_str()) => Ok(Activation::Silu),
         Some(v) => Err(bad("hidden_act", "is not implemented (supported: silu, swish)", v)),
     }
 }
+
+/// Gemma3TextConfig's default `query_pre_attn_scalar`.
+const GEMMA3_QUERY_PRE_ATTN_SCALAR: f64 = 256.0;
 
 /// A dropout key (default 0): a probability in `[0, 1]`.
 fn probability(raw: &Map<String, Value>, field: &'static str) -> Result<f64, ModelError> {
@@ -291,10 +412,11 @@ fn probability(raw: &Map<String, Value>, field: &'static str) -> Result<f64, Mod
     }
 }
 
-/// `rms_norm_eps` (default 1e-6, as in `LlamaConfig`): finite and positive.
-fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
+/// `rms_norm_eps` (default 1e-6 as in `LlamaConfig`, `Gemma3TextConfig` and the Qwen and
+/// Mistral configs; 1e-5 in `Phi3Config`): finite and positive.
+fn rms_norm_eps(raw: &Map<String, Value>, model_type: &str) -> Result<f64, ModelError> {
     match raw.get("rms_norm_eps") {
-        None | Some(Value::Null) => Ok(1e-6),
+        None | Some(Value::Null) => Ok(if model_type == "phi3" { 1e-5 } else { 1e-6 }),
         Some(v) => match v.as_f64() {
             Some(eps) if eps.is_finite() && eps > 0.0 => Ok(eps),
             _ => Err(bad("rms_norm_eps", "must be a finite number > 0", v)),
@@ -302,8 +424,56 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
     }
 }
 
+/// A layer's attention type, as `layer_types` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayerType {
+    /// `full_attention` (or the legacy `attention`).
+    Full,
+    /// `sliding_attention`.
+    Sliding,
+}
+
+/// Per layer, its attention type: from `layer_types` when given (which must have one entry per
+/// layer), else for Gemma 3 from `sliding_window_pattern` (default 6: layers `5, 11, …` full,
+/// the rest sliding, as `Gemma3TextConfig` builds it), else all full. Which of these layers
+/// then get a window is [`sliding_windows`]' business (Qwen2 ignores `sliding_attention`
+/// without `use_sliding_window`).
+pub fn layer_types(raw: &Map<String, Value>, model_type: &str, layers: usize) -> Result<Vec<LayerType>, ModelError> {
+    match raw.get("layer_types").filter(|v| !v.is_null()) {
+        Some(types) => {
+            let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
+            if types.len() != layers {
+                return Err(ModelError::Config {
+                    field: "layer_types",
+                    problem: format!("has {} entries for num_hidden_layers {layers}", types.len()),
+                });
+            }
+            types
+                .iter()
+                .map(|t| match t.as_str() {
+                    Some("full_attention" | "attention") => Ok(LayerType::Full),
+                    Some("sliding_attention") => Ok(LayerType::Sliding),
+                    _ => Err(bad("layer_types", "entries must be full_attention or sliding_attention", t)),
+                })
+                .collect()
+        }
+        None if model_type == "gemma3_text" => {
+            let pattern = opt_usize(raw, "sliding_window_pattern")?.unwrap_or(6);
+            if pattern == 0 {
+                return Err(ModelError::Config {
+                    field: "sliding_window_pattern",
+                    problem: "must be at least 1".into(),
+                });
+            }
+            Ok((0..layers).map(|i| if (i + 1) % pattern != 0 { LayerType::Sliding } else { LayerType::Full }).collect())
+        }
+        None => Ok(vec![LayerType::Full; layers]),
+    }
+}
+
 /// Per layer, the sliding window of its attention, as transformers 5.23 decides it:
 ///
+/// - Gemma 3: `sliding_window` (absent: 4096) on the sliding layers of [`layer_types`];
 /// - Mistral: `sliding_window` on every layer (absent: `MistralConfig`'s 4096; `null`: none);
 ///   `layer_types` is not read (`MistralConfig` only warns about it);
 /// - Phi-3: `sliding_window` on every layer (absent or `null`: none, `Phi3Config`'s default);
@@ -318,9 +488,23 @@ fn rms_norm_eps(raw: &Map<String, Value>) -> Result<f64, ModelError> {
 pub fn sliding_windows(
     raw: &Map<String, Value>,
     model_type: &str,
-    layers: usize,
+    types: &[LayerType],
 ) -> Result<Vec<Option<usize>>, ModelError> {
+    let layers = types.len();
     match model_type {
+        "gemma3_text" => {
+            let window = sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?;
+            types
+                .iter()
+                .map(|t| match t {
+                    LayerType::Full => Ok(None),
+                    LayerType::Sliding => window.map(Some).ok_or(ModelError::Config {
+                        field: "sliding_window",
+                        problem: "is null, but the model has sliding_attention layers".into(),
+                    }),
+                })
+                .collect()
+        }
         "mistral" => Ok(vec![sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?; layers]),
         "phi3" => Ok(vec![sliding_window(raw, None)?; layers]),
         "qwen2" | "qwen3" => {

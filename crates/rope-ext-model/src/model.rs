@@ -3,15 +3,18 @@
 //! (tied or untied). Qwen3 normalises each query and key head (RMSNorm over `head_dim`) before
 //! the rotary encoding. Layers with a sliding window (Mistral, Qwen2's upper layers) mask keys
 //! `W` or more positions behind each query; the KV cache keeps every key and masks the same way.
+//! Gemma 3 adds: embeddings times `√hidden`, q/k norms, a RoPE per layer type (a local base on
+//! sliding layers), logits scaled by `1/√query_pre_attn_scalar`, norms on the attention and MLP
+//! outputs before each residual add, a GELU-tanh gate, and optionally soft-capped final logits.
 
 use burn::module::{Module, Param};
 use burn::nn::{Embedding, Linear, RmsNorm};
-use burn::tensor::activation::silu;
+use burn::tensor::activation::{gelu_approximate, silu};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use rope_ext_core::RopeFrequencies;
 
 use crate::attention::{AttentionCall, AttentionImpl, EntropyHook, attend};
-use crate::config::LlamaConfig;
+use crate::config::{Activation, LayerRope, LlamaConfig};
 use crate::error::ModelError;
 use crate::rotary::{self, Positions, RotaryTables};
 
@@ -52,8 +55,15 @@ pub struct DecoderLayer {
     pub mlp: Mlp,
     /// Norm before attention.
     pub input_layernorm: RmsNorm,
-    /// Norm before the MLP.
+    /// Norm before the MLP (LLaMA's `post_attention_layernorm`, Gemma's
+    /// `pre_feedforward_layernorm`).
     pub post_attention_layernorm: RmsNorm,
+    /// Norm of the attention output before its residual add (Gemma's
+    /// `post_attention_layernorm`), if any.
+    pub attn_output_norm: Option<RmsNorm>,
+    /// Norm of the MLP output before its residual add (Gemma's `post_feedforward_layernorm`),
+    /// if any.
+    pub mlp_output_norm: Option<RmsNorm>,
 }
 
 /// The weights of a LLaMA-family model.
@@ -153,17 +163,34 @@ impl Llama {
         let device = tokens.device();
         let rope = &c.rope;
         let tables = RotaryTables::new(rope, freqs, positions, n, &device);
+        // The sliding layers' own RoPE (Gemma 3's local base), at the current length.
+        let local = c.local_rope.as_ref().filter(|_| c.layer_ropes.contains(&LayerRope::Local)).map(|local| {
+            let f = local.frequencies(Some(positions.seq_len(n)));
+            (local, RotaryTables::new(local, &f, positions, n, &device))
+        });
         let logit_scales = self.logit_scales(positions, n, &device);
         let mut hook = options.entropy;
         let mut x = self.weights.embed_tokens.forward(tokens);
+        if let Some(scale) = c.embedding_scale {
+            x = x * scale;
+        }
         for (li, layer) in self.weights.layers.iter().enumerate() {
             let h = layer.input_layernorm.forward(x.clone());
             let a = &layer.self_attn;
             let q = a.q_proj.forward(h.clone()).reshape([b, n, c.num_attention_heads, c.head_dim]).swap_dims(1, 2);
             let k = a.k_proj.forward(h.clone()).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
             let v = a.v_proj.forward(h).reshape([b, n, c.num_key_value_heads, c.head_dim]).swap_dims(1, 2);
-            let mut q = rotary::apply(norm_heads(&a.q_norm, q), &tables, rope.rotary_dim(), rope.layout());
-            let mut k = rotary::apply(norm_heads(&a.k_norm, k), &tables, rope.rotary_dim(), rope.layout());
+            let (q, k) = (norm_heads(&a.q_norm, q), norm_heads(&a.k_norm, k));
+            let (mut q, mut k) = match (c.layer_ropes[li], &local) {
+                (LayerRope::Absent, _) => (q, k),
+                (LayerRope::Local, Some((r, t))) => {
+                    (rotary::apply(q, t, r.rotary_dim(), r.layout()), rotary::apply(k, t, r.rotary_dim(), r.layout()))
+                }
+                _ => (
+                    rotary::apply(q, &tables, rope.rotary_dim(), rope.layout()),
+                    rotary::apply(k, &tables, rope.rotary_dim(), rope.layout()),
+                ),
+            };
             let mut v = v;
             if let Some(scales) = logit_scales.as_ref().and_then(|s| s.get(li).cloned().flatten()) {
                 q = q * scales;
@@ -187,22 +214,31 @@ impl Llama {
                 k: repeat_kv(k, c.group_size()),
                 v: repeat_kv(v, c.group_size()),
                 offset: nk - n,
-                scale: 1.0 / (c.head_dim as f64).sqrt(),
+                scale: c.attention_scale,
                 window,
                 layer: li,
                 hook: hook.as_deref_mut(),
             };
             let o = attend(call, options.attention).swap_dims(1, 2).reshape([b, n, c.num_attention_heads * c.head_dim]);
-            let x1 = x + a.o_proj.forward(o);
+            let x1 = x + norm_output(&layer.attn_output_norm, a.o_proj.forward(o));
             let h2 = layer.post_attention_layernorm.forward(x1.clone());
             let m = &layer.mlp;
-            let mlp = m.down_proj.forward(silu(m.gate_proj.forward(h2.clone())) * m.up_proj.forward(h2));
-            x = x1 + mlp;
+            let gate = m.gate_proj.forward(h2.clone());
+            let gate = match c.activation {
+                Activation::Silu => silu(gate),
+                Activation::GeluTanh => gelu_approximate(gate),
+            };
+            let mlp = m.down_proj.forward(gate * m.up_proj.forward(h2));
+            x = x1 + norm_output(&layer.mlp_output_norm, mlp);
         }
         let x = self.weights.norm.forward(x);
-        match &self.weights.lm_head {
+        let logits = match &self.weights.lm_head {
             Some(head) => head.forward(x),
             None => x.matmul(self.weights.embed_tokens.weight.val().transpose().unsqueeze()),
+        };
+        match c.final_logit_softcapping {
+            Some(cap) => (logits / cap).tanh() * cap,
+            None => logits,
         }
     }
 
@@ -254,6 +290,14 @@ impl Llama {
 
 /// `x` (`[b, heads, n, head_dim]`) through the per-head norm, if the model has one.
 fn norm_heads(norm: &Option<RmsNorm>, x: Tensor<4>) -> Tensor<4> {
+    match norm {
+        Some(norm) => norm.forward(x),
+        None => x,
+    }
+}
+
+/// `x` (`[b, n, hidden]`) through an output norm, if the layer has one.
+fn norm_output(norm: &Option<RmsNorm>, x: Tensor<3>) -> Tensor<3> {
     match norm {
         Some(norm) => norm.forward(x),
         None => x,

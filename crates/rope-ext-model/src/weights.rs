@@ -13,11 +13,11 @@ use std::path::{Path, PathBuf};
 
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::{Device, Tensor, TensorData};
-use rope_ext_core::hf::{HfForm, write_config};
+use rope_ext_core::hf::{HfForm, LayerTypeRopes, write_config, write_layer_type_config};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
-use crate::config::LlamaConfig;
+use crate::config::{LayerRope, LlamaConfig};
 use crate::error::ModelError;
 use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param, to_host};
 
@@ -207,8 +207,19 @@ fn linear(
     Ok(Linear { weight: param(weight), bias })
 }
 
-fn rms_norm(ck: &mut Checkpoint, name: &str, d: usize, eps: f64, device: &Device) -> Result<RmsNorm, ModelError> {
-    let g = ck.take(&format!("{name}.weight"), &[d])?;
+/// An RMSNorm; with `unit_offset` (Gemma), the stored `w` is applied as `1 + w`, folded in here.
+fn rms_norm(
+    ck: &mut Checkpoint,
+    name: &str,
+    d: usize,
+    eps: f64,
+    unit_offset: bool,
+    device: &Device,
+) -> Result<RmsNorm, ModelError> {
+    let mut g = ck.take(&format!("{name}.weight"), &[d])?;
+    if unit_offset {
+        g.data.iter_mut().for_each(|w| *w += 1.0);
+    }
     Ok(RmsNorm { gamma: param(upload(g, [d], device)), epsilon: eps })
 }
 
@@ -255,7 +266,8 @@ impl Llama {
         for (name, shape) in config.tensor_shapes() {
             let n = shape.iter().product();
             let data = if name.ends_with("norm.weight") {
-                vec![1.0; n]
+                // Gemma stores norm weights as offsets from 1.
+                vec![if config.gemma_norms { 0.0 } else { 1.0 }; n]
             } else if name.ends_with(".bias") {
                 vec![0.0; n]
             } else {
@@ -274,6 +286,7 @@ impl Llama {
         if c.fused_projections {
             ck.unfuse(c)?;
         }
+        let g = c.gemma_norms;
         let emb = ck.take("model.embed_tokens.weight", &[c.vocab_size, h])?;
         let tied_copy = emb.data.clone();
         let embed_tokens = Embedding { weight: param(upload(emb, [c.vocab_size, h], device)) };
@@ -315,11 +328,11 @@ impl Llama {
                 )?,
                 q_norm: c
                     .qk_norm
-                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.q_norm"), hd, c.rms_norm_eps, device))
+                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.q_norm"), hd, c.rms_norm_eps, g, device))
                     .transpose()?,
                 k_norm: c
                     .qk_norm
-                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.k_norm"), hd, c.rms_norm_eps, device))
+                    .then(|| rms_norm(&mut ck, &format!("{p}.self_attn.k_norm"), hd, c.rms_norm_eps, g, device))
                     .transpose()?,
             };
             let mlp = Mlp {
@@ -327,20 +340,18 @@ impl Llama {
                 up_proj: linear(&mut ck, &format!("{p}.mlp.up_proj"), h, c.intermediate_size, c.mlp_bias, device)?,
                 down_proj: linear(&mut ck, &format!("{p}.mlp.down_proj"), c.intermediate_size, h, c.mlp_bias, device)?,
             };
+            let mut norm = |suffix: &str| rms_norm(&mut ck, &format!("{p}.{suffix}"), h, c.rms_norm_eps, g, device);
+            let (pre_mlp, attn_out, mlp_out) = layer_norm_names(g);
             layers.push(DecoderLayer {
                 self_attn,
                 mlp,
-                input_layernorm: rms_norm(&mut ck, &format!("{p}.input_layernorm"), h, c.rms_norm_eps, device)?,
-                post_attention_layernorm: rms_norm(
-                    &mut ck,
-                    &format!("{p}.post_attention_layernorm"),
-                    h,
-                    c.rms_norm_eps,
-                    device,
-                )?,
+                input_layernorm: norm("input_layernorm")?,
+                post_attention_layernorm: norm(pre_mlp)?,
+                attn_output_norm: attn_out.map(&mut norm).transpose()?,
+                mlp_output_norm: mlp_out.map(&mut norm).transpose()?,
             });
         }
-        let norm = rms_norm(&mut ck, "model.norm", h, c.rms_norm_eps, device)?;
+        let norm = rms_norm(&mut ck, "model.norm", h, c.rms_norm_eps, g, device)?;
         let lm_head = if c.tie_word_embeddings {
             if let Some(head) = ck.tensors.remove("lm_head.weight")
                 && head.data != tied_copy
@@ -385,9 +396,14 @@ impl Llama {
         let w = &self.weights;
         let (shape, data) = host(w.embed_tokens.weight.val());
         out.push(("model.embed_tokens.weight".into(), shape, data));
+        let offset = self.config.gemma_norms;
         let norm = |name: String, n: &RmsNorm, out: &mut Vec<_>| {
             let g = n.gamma.val();
-            out.push((format!("{name}.weight"), g.dims().to_vec(), to_host(g)));
+            let mut w = to_host(g.clone());
+            if offset {
+                w.iter_mut().for_each(|x| *x -= 1.0);
+            }
+            out.push((format!("{name}.weight"), g.dims().to_vec(), w));
         };
         for (i, l) in w.layers.iter().enumerate() {
             let p = format!("model.layers.{i}");
@@ -412,8 +428,14 @@ impl Llama {
                 lin(format!("{p}.mlp.up_proj"), &[&l.mlp.up_proj], &mut out);
             }
             lin(format!("{p}.mlp.down_proj"), &[&l.mlp.down_proj], &mut out);
+            let (pre_mlp, attn_out, mlp_out) = layer_norm_names(offset);
             norm(format!("{p}.input_layernorm"), &l.input_layernorm, &mut out);
-            norm(format!("{p}.post_attention_layernorm"), &l.post_attention_layernorm, &mut out);
+            norm(format!("{p}.{pre_mlp}"), &l.post_attention_layernorm, &mut out);
+            for (name, n) in [(attn_out, &l.attn_output_norm), (mlp_out, &l.mlp_output_norm)] {
+                if let (Some(name), Some(n)) = (name, n) {
+                    norm(format!("{p}.{name}"), n, &mut out);
+                }
+            }
         }
         norm("model.norm".into(), &w.norm, &mut out);
         if let Some(head) = &w.lm_head {
@@ -437,14 +459,39 @@ impl Llama {
             "partial_rotary_factor",
             "rope_ext",
             "original_max_position_embeddings",
+            "rope_local_base_freq",
         ] {
             cfg.remove(key);
         }
-        if let Value::Object(frag) = write_config(&self.config.rope, HfForm::V5) {
+        let c = &self.config;
+        let fragment = if c.layer_ropes.iter().all(|&r| r == LayerRope::Main) {
+            write_config(&c.rope, HfForm::V5)
+        } else {
+            // RoPE per layer type: `full_attention` is the main RoPE; `sliding_attention` the
+            // local one, or `null` where those layers have none.
+            let mut by_type = LayerTypeRopes::new();
+            by_type.insert("full_attention".into(), Some(c.rope.clone()));
+            if c.layer_ropes.contains(&LayerRope::Local) || c.layer_ropes.contains(&LayerRope::Absent) {
+                by_type.insert("sliding_attention".into(), c.local_rope.clone());
+            }
+            write_layer_type_config(&by_type)?
+        };
+        if let Value::Object(frag) = fragment {
             cfg.extend(frag);
         }
         let text = serde_json::to_string_pretty(&Value::Object(cfg)).expect("a JSON map serialises") + "\n";
         atomic_write(&dir.join("config.json"), text.as_bytes())
+    }
+}
+
+/// The checkpoint names of a layer's pre-MLP norm and, for Gemma, its attention-output and
+/// MLP-output norms (Gemma's `post_attention_layernorm` is the attention-output norm, its
+/// `pre_feedforward_layernorm` LLaMA's `post_attention_layernorm`).
+fn layer_norm_names(gemma: bool) -> (&'static str, Option<&'static str>, Option<&'static str>) {
+    if gemma {
+        ("pre_feedforward_layernorm", Some("post_attention_layernorm"), Some("post_feedforward_layernorm"))
+    } else {
+        ("post_attention_layernorm", None, None)
     }
 }
 

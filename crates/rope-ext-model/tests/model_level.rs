@@ -235,3 +235,52 @@ fn phi3_matches_transformers_in_both_config_forms_and_saves_fused() {
         save_and_reload(name, &model, &ids);
     }
 }
+
+/// Gemma 3 (text): RoPE per layer type (YaRN on the full-attention layer, the local base on the
+/// sliding ones, which must not take YaRN's attention factor), `(1 + w)` norms on q/k, inputs and
+/// both outputs, embeddings times √hidden, `query_pre_attn_scalar`, GELU-tanh, a tied head and
+/// soft-capped logits; the 4.x config form reads to the same model, the `sliding_window_pattern`
+/// default to the same layer types; saved in Gemma's layout, loaded back identically.
+#[test]
+fn gemma3_matches_transformers_with_rope_per_layer_type() {
+    use rope_ext_model::config::LayerRope;
+    let name = "gemma3";
+    let model = load(name);
+    let c = &model.config;
+    assert_eq!(c.layer_ropes, vec![LayerRope::Local, LayerRope::Local, LayerRope::Main]);
+    assert_eq!(c.sliding_windows, vec![Some(48), Some(48), None]);
+    assert!(matches!(c.rope.scaling(), RopeScaling::Yarn(_)));
+    let local = c.local_rope.as_ref().unwrap();
+    assert!(matches!(local.scaling(), RopeScaling::Default));
+    assert_eq!((c.rope.config().rope_theta, local.config().rope_theta), (1e6, 1e4));
+    assert_eq!(c.attention_scale, 1.0 / 32f64.sqrt());
+    check_model(name, &model, "logits_long");
+    let ids = check_short(name, &model);
+
+    let read = |edit: &dyn Fn(&mut serde_json::Value)| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture(name).join("config.json")).unwrap()).unwrap();
+        edit(&mut v);
+        LlamaConfig::from_json(&v).unwrap()
+    };
+    let v4 = LlamaConfig::from_file(&fixture(name).join("config_v4.json")).unwrap();
+    assert_eq!((&v4.rope, &v4.local_rope, &v4.layer_ropes), (&c.rope, &c.local_rope, &c.layer_ropes), "4.x form");
+    let pattern = read(&|v| {
+        v.as_object_mut().unwrap().remove("layer_types");
+    });
+    assert_eq!((pattern.layer_ropes, pattern.sliding_windows), (c.layer_ropes.clone(), c.sliding_windows.clone()));
+
+    // Extending only the full-attention layers (as Google scales its global layers): the local
+    // RoPE stays, and the logits change.
+    let mut linear = load(name);
+    let cfg = RopeConfig {
+        scaling: RopeScaling::Linear(rope_ext_core::methods::linear::Linear { factor: 8.0 }),
+        ..linear.config.rope.config().clone()
+    };
+    linear.config.rope = Rope::new(cfg).unwrap();
+    assert_eq!(linear.config.local_rope, model.config.local_rope);
+    let (_, expect) = reference(name, "logits_long");
+    let out = to_host(linear.forward(linear.tokens(std::slice::from_ref(&ids)).unwrap(), ForwardOptions::default()));
+    assert!(max_diff(&out, &expect) > 1e-3, "the full-attention layers' RoPE must matter");
+    save_and_reload(name, &model, &ids);
+}
