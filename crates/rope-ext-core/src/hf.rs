@@ -222,48 +222,55 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
 /// [`Rope`], or `None` for a type whose layers have no rotary encoding (a `null` entry).
 pub type LayerTypeRopes = BTreeMap<String, Option<Rope>>;
 
-/// `model_type` of Gemma 3's text model, whose config has per-layer-type RoPE in both forms.
-pub const GEMMA3_TEXT: &str = "gemma3_text";
-
-/// Gemma3TextConfig's default bases: full-attention layers 1,000,000, sliding layers 10,000.
-pub const GEMMA3_THETAS: (f64, f64) = (1_000_000.0, 10_000.0);
+/// The families whose configs have RoPE per layer type in the 4.x form too (`rope_scaling`
+/// applies to the full-attention layers only): `model_type`, the default bases of the
+/// full-attention and sliding layers, and the top-level key of the sliding layers' base (else
+/// `rope_theta` serves both), as their transformers 5.23 config classes define them.
+pub const PER_LAYER_TYPE_FAMILIES: [(&str, f64, f64, Option<&str>); 2] =
+    [("gemma3_text", 1_000_000.0, 10_000.0, Some("rope_local_base_freq")), ("olmo3", 500_000.0, 500_000.0, None)];
 
 /// Reads per-layer-type RoPE, as transformers 5.23 does:
 ///
 /// - v5 form: `rope_parameters` keyed by layer type (its keys among `layer_types`, or for
-///   Gemma 3 `full_attention` / `sliding_attention`); each entry is read as strictly as a
-///   single dict ([`read_config`]) with the config's other keys, `null` means no RoPE. An entry
-///   without `rope_theta` takes the top-level `rope_theta` (Gemma 3: `rope_theta`, default
-///   1e6, for full attention, `rope_local_base_freq`, default 1e4, for sliding attention); a
-///   top-level `original_max_position_embeddings` is not read (transformers defaults each
-///   entry's to `max_position_embeddings`); `rope_ext` (our extension) belongs to
-///   `full_attention`;
-/// - Gemma 3's 4.x form (`gemma3_text` without a keyed `rope_parameters`): full attention from
-///   `rope_theta` and `rope_scaling`, sliding attention unscaled from `rope_local_base_freq`.
+///   [`PER_LAYER_TYPE_FAMILIES`] `full_attention` / `sliding_attention`); each entry is read as
+///   strictly as a single dict ([`read_config`]) with the config's other keys, `null` means no
+///   RoPE. An entry without `rope_theta` takes the top-level `rope_theta` (those families: their
+///   defaults, Gemma 3's sliding layers `rope_local_base_freq`); a top-level
+///   `original_max_position_embeddings` is not read (transformers defaults each entry's to
+///   `max_position_embeddings`); `rope_ext` (our extension) belongs to `full_attention`;
+/// - the 4.x form of those families (no keyed `rope_parameters`): full attention from
+///   `rope_theta` and `rope_scaling`, sliding attention unscaled (Gemma 3: base
+///   `rope_local_base_freq`, default 1e4; Olmo 3: `rope_theta`).
 ///
 /// `None` for any other config (one RoPE for every layer: [`read_config`]).
 pub fn read_layer_type_ropes(config: &Value) -> Result<Option<LayerTypeRopes>, RopeError> {
     let top = config.as_object().ok_or_else(|| wrong_type("config", "an object", config))?;
-    let gemma3 = top.get("model_type").and_then(Value::as_str) == Some(GEMMA3_TEXT);
+    let model_type = top.get("model_type").and_then(Value::as_str).unwrap_or("");
+    let family = PER_LAYER_TYPE_FAMILIES.iter().find(|f| f.0 == model_type);
     let mut labels: Vec<String> = match top.get("layer_types") {
         Some(Value::Array(t)) => t.iter().filter_map(|v| v.as_str().map(String::from)).collect(),
         _ => vec![],
     };
-    if gemma3 {
+    if family.is_some() {
         labels.extend(["full_attention".to_string(), "sliding_attention".to_string()]);
     }
     let keyed = match top.get("rope_parameters") {
         Some(Value::Object(d)) if d.keys().any(|k| labels.contains(k)) => Some(d),
         _ => None,
     };
-    let (global_theta, local_theta) = if gemma3 {
-        (
-            opt_f64(top, "rope_theta")?.unwrap_or(GEMMA3_THETAS.0),
-            opt_f64(top, "rope_local_base_freq")?.unwrap_or(GEMMA3_THETAS.1),
-        )
-    } else {
-        let t = opt_f64(top, "rope_theta")?.unwrap_or(DEFAULT_THETA);
-        (t, t)
+    let (global_theta, local_theta) = match family {
+        Some(&(_, global, local, local_key)) => {
+            let theta = opt_f64(top, "rope_theta")?;
+            let local = match local_key {
+                Some(key) => opt_f64(top, key)?.unwrap_or(local),
+                None => theta.unwrap_or(local),
+            };
+            (theta.unwrap_or(global), local)
+        }
+        None => {
+            let t = opt_f64(top, "rope_theta")?.unwrap_or(DEFAULT_THETA);
+            (t, t)
+        }
     };
     // The config with one flat dict `entry` in place of the keyed one.
     let flat = |mut entry: Map<String, Value>, layer_type: &str| -> Result<Rope, RopeError> {
@@ -310,7 +317,7 @@ pub fn read_layer_type_ropes(config: &Value) -> Result<Option<LayerTypeRopes>, R
                 out.insert(layer_type.clone(), rope);
             }
         }
-        None if gemma3 => {
+        None if family.is_some() => {
             let global = match top.get("rope_scaling").or_else(|| top.get("rope_parameters")) {
                 Some(Value::Object(d)) => d.clone(),
                 None | Some(Value::Null) => Map::new(),

@@ -1,13 +1,14 @@
 //! The model half of an HF `config.json` for the LLaMA family (LLaMA 2/3, Mistral, Qwen2,
-//! Qwen3, Phi-3/3.5/Phi-4-mini, SmolLM2, TinyLlama), with the RoPE half read by `rope-ext-core`.
+//! Qwen3, Phi-3/3.5/Phi-4-mini, Gemma 3 text, SmolLM2, TinyLlama), with the RoPE half read by
+//! `rope-ext-core`.
 //!
-//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig`, `Qwen2Config`, `Qwen3Config` and `Phi3Config` (the keys
+//! Every key of transformers 5.23's `LlamaConfig`, `MistralConfig`, `Qwen2Config`, `Qwen3Config`, `Phi3Config` and `Gemma3TextConfig` (the keys
 //! their config classes declare, and those their modeling files read) is accounted for here:
 //!
 //! | key | families | here | proven by |
 //! |---|---|---|---|
 //! | `vocab_size`, `hidden_size`, `intermediate_size`, `num_hidden_layers`, `num_attention_heads`, `num_key_value_heads`, `head_dim` | all | shapes; `1..=MAX_WIDTH` (layers `..=MAX_LAYERS`), KV heads dividing heads | parity fixtures, malformed corpus |
-//! | `hidden_act` | all | `silu` / `swish`; anything else an error | malformed corpus |
+//! | `hidden_act` | all but gemma3_text | `silu` / `swish`; anything else an error | malformed corpus |
 //! | `rms_norm_eps` | all | finite and `> 0`, else an error | every fixture; malformed corpus |
 //! | `tie_word_embeddings` | all | tied or separate head | `model-level/llama_biases` (tied), tiny-llama (untied) |
 //! | `attention_bias` | llama, qwen3 (Mistral and Qwen2 ignore it, as transformers does) | q/k/v/o biases | `model-level/llama_biases`, `qwen3` |
@@ -18,6 +19,13 @@
 //! | `sliding_window`, `use_sliding_window`, `max_window_layers`, `layer_types` | mistral, qwen2, qwen3, phi3 | per-layer window ([`sliding_windows`]; LLaMA ignores these keys, as transformers does) | `model-level/mistral_sliding`, `qwen2_sliding`, `qwen3`, `phi3_sliding` |
 //! | `rope_parameters` / `rope_scaling` / `rope_theta` / `partial_rotary_factor` / `max_position_embeddings` | all | `rope-ext-core`'s `hf::read_config` | core goldens, tiny-llama and model-level fixtures |
 //! | `rope_interleave` | ours (DeepSeek-V3's name) | interleaved pairs | `model-level/interleaved` |
+//! | `rope_parameters` keyed by layer type, `rope_local_base_freq` | gemma3_text (and any config whose `layer_types` key it) | a RoPE per layer type ([`LayerRope`]): `full_attention` is [`LlamaConfig::rope`], `sliding_attention` [`LlamaConfig::local_rope`] | `model-level/gemma3`, core `layer_type_ropes` goldens |
+//! | `sliding_window_pattern` | gemma3_text | layer types when `layer_types` is absent (default 6) | `model-level/gemma3` |
+//! | `hidden_activation` | gemma3_text | `gelu_pytorch_tanh`; anything else an error | `model-level/gemma3`, malformed corpus |
+//! | `query_pre_attn_scalar` | gemma3_text | logits scaled by `1/√q` (default 256) | `model-level/gemma3` |
+//! | `final_logit_softcapping` | gemma3_text | `c·tanh(z/c)` on the logits | `model-level/gemma3` |
+//! | `attn_logit_softcapping`, `use_bidirectional_attention` | gemma3_text | only `null` / `false` (anything else an error) | malformed corpus |
+//! | (`(1 + w)` norms, output norms, embedding scale, q/k norms) | gemma3_text, always | folded at load ([`LlamaConfig::gemma_norms`]) | `model-level/gemma3` |
 //! | `attention_dropout`, `resid_pdrop`, `embd_pdrop` | all (the last two phi3) | read (`0 ≤ p ≤ 1`); the trainer refuses `p > 0` (it has no dropout); inference ignores them, as transformers does in eval | malformed corpus |
 //! | `dtype` / `torch_dtype` | all | weights are read in their stored dtype and computed in f32 | `tiny-llama/bf16` |
 //! | `bos_token_id`, `eos_token_id` | all | inside the vocabulary | malformed corpus |
