@@ -222,6 +222,9 @@ pub fn read_config(config: &Value) -> Result<Rope, RopeError> {
 /// [`Rope`], or `None` for a type whose layers have no rotary encoding (a `null` entry).
 pub type LayerTypeRopes = BTreeMap<String, Option<Rope>>;
 
+/// `Gemma3TextConfig.head_dim`'s default (not `hidden_size / num_attention_heads`).
+pub const GEMMA3_HEAD_DIM: usize = 256;
+
 /// The families whose configs have RoPE per layer type in the 4.x form too (`rope_scaling`
 /// applies to the full-attention layers only): `model_type`, the default bases of the
 /// full-attention and sliding layers, and the top-level key of the sliding layers' base (else
@@ -233,8 +236,9 @@ pub const PER_LAYER_TYPE_FAMILIES: [(&str, f64, f64, Option<&str>); 2] =
 ///
 /// - v5 form: `rope_parameters` keyed by layer type (its keys among `layer_types`, or for
 ///   [`PER_LAYER_TYPE_FAMILIES`] `full_attention` / `sliding_attention`); each entry is read as
-///   strictly as a single dict ([`read_config`]) with the config's other keys, `null` means no
-///   RoPE. An entry without `rope_theta` takes the top-level `rope_theta` (those families: their
+///   strictly as a single dict ([`read_config`]) with the config's other keys; `null` means no
+///   RoPE, except in those families, whose config classes give a `null` or missing entry the
+///   default RoPE. An entry without `rope_theta` takes the top-level `rope_theta` (those families: their
 ///   defaults, Gemma 3's sliding layers `rope_local_base_freq`); a top-level
 ///   `original_max_position_embeddings` is not read (transformers defaults each entry's to
 ///   `max_position_embeddings`); `rope_ext` (our extension) belongs to `full_attention`;
@@ -310,15 +314,34 @@ pub fn read_layer_type_ropes(config: &Value) -> Result<Option<LayerTypeRopes>, R
                     });
                 }
                 let rope = match entry {
+                    // Those families' config classes give a null entry the default RoPE.
+                    Value::Null if family.is_some() => Some(flat(Map::new(), layer_type)?),
                     Value::Null => None,
                     Value::Object(e) => Some(flat(e.clone(), layer_type)?),
                     other => return Err(wrong_type("rope_parameters", "an object or null per layer type", other)),
                 };
                 out.insert(layer_type.clone(), rope);
             }
+            if family.is_some() {
+                // …and a missing one too.
+                for layer_type in ["full_attention", "sliding_attention"] {
+                    if !out.contains_key(layer_type) {
+                        out.insert(layer_type.into(), Some(flat(Map::new(), layer_type)?));
+                    }
+                }
+            }
         }
         None if family.is_some() => {
-            let global = match top.get("rope_scaling").or_else(|| top.get("rope_parameters")) {
+            if top.get("rope_parameters").is_some_and(|v| !v.is_null()) {
+                // Their config classes would ignore a flat dict.
+                return Err(RopeError::Unsupported {
+                    method: "config",
+                    field: "rope_parameters",
+                    value: model_type.to_string(),
+                    reason: "must be keyed by layer type (full_attention, sliding_attention) in this family",
+                });
+            }
+            let global = match top.get("rope_scaling") {
                 Some(Value::Object(d)) => d.clone(),
                 None | Some(Value::Null) => Map::new(),
                 Some(other) => return Err(wrong_type("rope_scaling", "an object", other)),
@@ -362,7 +385,11 @@ pub fn write_layer_type_config(ropes: &LayerTypeRopes) -> Result<Value, RopeErro
             dict.insert(layer_type.clone(), entry);
         }
         one.remove("original_max_position_embeddings");
-        out.extend(one);
+        // The top-level keys (`max_position_embeddings`, `head_dim`, `rope_interleave`) come
+        // from the full-attention RoPE, which the methods extend.
+        if layer_type == "full_attention" || !ropes.contains_key("full_attention") {
+            out.extend(one);
+        }
     }
     out.insert("rope_parameters".into(), Value::Object(dict));
     Ok(Value::Object(out))
@@ -661,6 +688,9 @@ fn head_dim(top: &Map<String, Value>) -> Result<usize, RopeError> {
         if let Some(h) = opt_usize(top, key)? {
             return Ok(h);
         }
+    }
+    if top.get("model_type").and_then(Value::as_str) == Some("gemma3_text") {
+        return Ok(GEMMA3_HEAD_DIM);
     }
     let hidden = required_usize(top, "hidden_size", "config")?;
     let heads = required_usize(top, "num_attention_heads", "config")?;

@@ -219,8 +219,15 @@ fn per_layer_type_rope_round_trips() {
     let mut wrong = ropes.clone();
     wrong.insert("sliding_attention".into(), Some(Rope::new(cfg).unwrap()));
     assert!(write_layer_type_config(&wrong).is_err());
-    // A null entry: layers without RoPE.
+    // A null entry is written as null; Gemma 3's config class reads it as the default RoPE
+    // (here the local one already is), where other configs keyed by `layer_types` mean no RoPE.
     let mut none = ropes.clone();
     none.insert("sliding_attention".into(), None);
-    assert_eq!(read_layer_type_ropes(&merged(&none)).unwrap().unwrap(), none);
+    let written = merged(&none);
+    assert!(written["rope_parameters"]["sliding_attention"].is_null());
+    assert_eq!(read_layer_type_ropes(&written).unwrap().unwrap(), ropes);
+    let mut generic = written.as_object().unwrap().clone();
+    generic.insert("model_type".into(), json!("llama"));
+    let generic = read_layer_type_ropes(&Value::Object(generic)).unwrap().unwrap();
+    assert_eq!(generic["sliding_attention"], None);
 }

@@ -101,10 +101,10 @@ pub struct LlamaConfig {
     /// `attention_dropout`: the dropout probability transformers applies to attention weights
     /// in training (never in inference).
     pub attention_dropout: f64,
-    /// Phi-3's `resid_pdrop` (dropout on each residual branch) and `embd_pdrop` (on the
-    /// embeddings), training only; 0 for other families.
+    /// Phi-3's `resid_pdrop` (dropout on each residual branch), training only; 0 for other
+    /// families.
     pub residual_dropout: f64,
-    /// Phi-3's `embd_pdrop`.
+    /// Phi-3's `embd_pdrop` (dropout on the embeddings), training only; 0 for other families.
     pub embedding_dropout: f64,
     /// The RoPE specification (method, base, dimensions, pair layout); with RoPE per layer
     /// type, the `full_attention` layers' (see [`LayerRope`]).
@@ -278,7 +278,8 @@ impl LlamaConfig {
             num_key_value_heads,
             head_dim,
             rms_norm_eps: rms_norm_eps(&raw, &model_type)?,
-            tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(false),
+            // Gemma3TextConfig ties by default; the others do not.
+            tie_word_embeddings: opt_bool(&raw, "tie_word_embeddings")?.unwrap_or(gemma),
             qk_norm: qwen3 || gemma,
             qkv_bias: qwen || attention_bias,
             o_bias: attention_bias && !qwen,
@@ -441,13 +442,15 @@ pub enum LayerType {
     Sliding,
 }
 
-/// Per layer, its attention type: from `layer_types` when given (which must have one entry per
-/// layer), else for Gemma 3 from `sliding_window_pattern` (default 6: layers `5, 11, …` full,
+/// Per layer, its attention type: from `layer_types` when given in a family that reads it
+/// (Qwen2, Qwen3, Gemma 3; one entry per layer), else for Gemma 3 from `sliding_window_pattern` (default 6: layers `5, 11, …` full,
 /// the rest sliding, as `Gemma3TextConfig` builds it), else all full. Which of these layers
 /// then get a window is [`sliding_windows`]' business (Qwen2 ignores `sliding_attention`
 /// without `use_sliding_window`).
 pub fn layer_types(raw: &Map<String, Value>, model_type: &str, layers: usize) -> Result<Vec<LayerType>, ModelError> {
-    match raw.get("layer_types").filter(|v| !v.is_null()) {
+    // LLaMA, Mistral and Phi-3 do not read `layer_types` in transformers 5.23.
+    let reads = ["qwen2", "qwen3", "gemma3_text"].contains(&model_type);
+    match raw.get("layer_types").filter(|v| reads && !v.is_null()) {
         Some(types) => {
             let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
             if types.len() != layers {

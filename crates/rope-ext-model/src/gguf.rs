@@ -77,6 +77,8 @@ struct TensorInfo {
 /// A parsed GGUF file: metadata and tensor entries over the file's bytes.
 #[derive(Debug)]
 pub struct Gguf {
+    /// The file it was read from.
+    path: std::path::PathBuf,
     /// The metadata, by key.
     pub metadata: BTreeMap<String, MetaValue>,
     tensors: Vec<TensorInfo>,
@@ -313,7 +315,7 @@ impl Gguf {
         if let Some(t) = tensors.iter().find(|t| !names.insert(t.name.as_str())) {
             return Err(ModelError::Gguf { path: path.into(), message: format!("tensor `{}` appears twice", t.name) });
         }
-        Ok(Gguf { metadata, tensors, bytes })
+        Ok(Gguf { path: path.into(), metadata, tensors, bytes })
     }
 
     /// The HF config the metadata describes (see the module documentation).
@@ -463,6 +465,14 @@ impl Gguf {
     pub(crate) fn hf_tensors(&self, c: &LlamaConfig) -> Result<BTreeMap<String, HostTensor>, ModelError> {
         let mut out = BTreeMap::new();
         for t in &self.tensors {
+            if t.name == "rope_freqs.weight" {
+                return Err(ModelError::Gguf {
+                    path: self.path.clone(),
+                    message: "has `rope_freqs.weight` (llama.cpp's per-frequency factors for Llama 3.1 scaling), \
+                              which this loader does not map to a RoPE method"
+                        .into(),
+                });
+            }
             let Some(name) = hf_name(&t.name) else {
                 return Err(ModelError::UnexpectedTensor { name: format!("{} (in the GGUF file)", t.name) });
             };

@@ -29,13 +29,14 @@ pub struct Attention {
     pub v_proj: Linear,
     /// Output projection.
     pub o_proj: Linear,
-    /// Per-head query RMSNorm before RoPE (Qwen3), if any.
+    /// Per-head query RMSNorm before RoPE (Qwen3, Gemma 3), if any.
     pub q_norm: Option<RmsNorm>,
-    /// Per-head key RMSNorm before RoPE (Qwen3), if any.
+    /// Per-head key RMSNorm before RoPE (Qwen3, Gemma 3), if any.
     pub k_norm: Option<RmsNorm>,
 }
 
-/// One decoder layer's SwiGLU MLP: `down(silu(gate(x)) ⊙ up(x))`.
+/// One decoder layer's gated MLP: `down(act(gate(x)) ⊙ up(x))`, `act` SiLU (SwiGLU) or, for
+/// Gemma 3, GELU-tanh.
 #[derive(Module, Debug)]
 pub struct Mlp {
     /// Gate projection.
@@ -300,7 +301,7 @@ pub fn log_softmax_blocked(logits: Tensor<3>) -> Tensor<3> {
     let blocks = v.div_ceil(SUM_BLOCK);
     let mut e = shifted.clone().exp();
     if blocks * SUM_BLOCK != v {
-        // exp(−∞) = 0: padding adds nothing to the sum.
+        // Zeros appended after exp add nothing to the sum.
         let pad = Tensor::<3>::zeros([b, n, blocks * SUM_BLOCK - v], &e.device());
         e = Tensor::cat(vec![e, pad], 2);
     }

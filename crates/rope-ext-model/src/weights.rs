@@ -464,14 +464,15 @@ impl Llama {
             cfg.remove(key);
         }
         let c = &self.config;
-        let fragment = if c.layer_ropes.iter().all(|&r| r == LayerRope::Main) {
+        let per_type = rope_ext_core::hf::PER_LAYER_TYPE_FAMILIES.iter().any(|f| f.0 == c.model_type);
+        let fragment = if !per_type && c.layer_ropes.iter().all(|&r| r == LayerRope::Main) {
             write_config(&c.rope, HfForm::V5)
         } else {
             // RoPE per layer type: `full_attention` is the main RoPE; `sliding_attention` the
             // local one, or `null` where those layers have none.
             let mut by_type = LayerTypeRopes::new();
             by_type.insert("full_attention".into(), Some(c.rope.clone()));
-            if c.layer_ropes.contains(&LayerRope::Local) || c.layer_ropes.contains(&LayerRope::Absent) {
+            if c.local_rope.is_some() || c.layer_ropes.contains(&LayerRope::Absent) {
                 by_type.insert("sliding_attention".into(), c.local_rope.clone());
             }
             write_layer_type_config(&by_type)?

@@ -117,3 +117,44 @@ fn published_phi3_configs_are_read() {
     let e = LlamaConfig::from_json(&bad).unwrap_err().to_string();
     assert!(e.contains("long_factor") && e.contains("64"), "{e}");
 }
+
+/// Gemma 3's config defaults, as `Gemma3TextConfig` has them: a tied head, `head_dim` 256,
+/// layer types from `sliding_window_pattern` 6, bases 1e6 (full) and 1e4 (sliding); a `null` or
+/// missing per-type entry is the default RoPE (not "no RoPE"); a flat `rope_parameters` is
+/// refused (the config class would ignore it). LLaMA ignores `layer_types`, as transformers does.
+#[test]
+fn gemma3_config_defaults_are_transformers_defaults() {
+    use rope_ext_model::config::LayerRope;
+    let base = json!({"model_type": "gemma3_text", "hidden_size": 640, "intermediate_size": 2048,
+        "num_attention_heads": 4, "num_key_value_heads": 1, "num_hidden_layers": 12, "vocab_size": 262144,
+        "max_position_embeddings": 32768});
+    let c = LlamaConfig::from_json(&base).unwrap();
+    assert!(c.tie_word_embeddings);
+    assert_eq!(c.head_dim, 256);
+    let full = [5, 11];
+    for (l, r) in c.layer_ropes.iter().enumerate() {
+        assert_eq!(*r, if full.contains(&l) { LayerRope::Main } else { LayerRope::Local }, "layer {l}");
+        assert_eq!(c.sliding_windows[l], (!full.contains(&l)).then_some(4096), "layer {l}");
+    }
+    assert_eq!((c.rope.config().rope_theta, c.local_rope.as_ref().unwrap().config().rope_theta), (1e6, 1e4));
+
+    let mut keyed = base.clone();
+    keyed["rope_parameters"] =
+        json!({"full_attention": {"rope_type": "linear", "factor": 8.0}, "sliding_attention": null});
+    let k = LlamaConfig::from_json(&keyed).unwrap();
+    assert_eq!(k.layer_ropes, c.layer_ropes);
+    assert_eq!(k.local_rope, c.local_rope, "a null sliding entry is the default local RoPE");
+    assert!(matches!(k.rope.scaling(), RopeScaling::Linear(_)));
+    keyed["rope_parameters"].as_object_mut().unwrap().remove("sliding_attention");
+    assert_eq!(LlamaConfig::from_json(&keyed).unwrap().local_rope, c.local_rope, "nor is a missing one");
+
+    let mut flat = base.clone();
+    flat["rope_parameters"] = json!({"rope_type": "linear", "factor": 8.0});
+    let e = LlamaConfig::from_json(&flat).unwrap_err().to_string();
+    assert!(e.contains("rope_parameters") && e.contains("keyed by layer type"), "{e}");
+
+    let llama = json!({"model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_attention_heads": 4,
+        "num_hidden_layers": 2, "vocab_size": 96, "max_position_embeddings": 256, "layer_types": ["sliding_attention"]});
+    let l = LlamaConfig::from_json(&llama).unwrap();
+    assert_eq!(l.sliding_windows, vec![None, None]);
+}

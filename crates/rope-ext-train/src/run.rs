@@ -154,6 +154,12 @@ pub fn apply_method(
     if let Some(n) = max_position_embeddings {
         cfg.max_position_embeddings = n;
         model.config.raw.insert("max_position_embeddings".into(), n.into());
+        // With RoPE per layer type the method extends the full-attention layers; the local
+        // RoPE keeps its method and shares the model's context length.
+        if let Some(local) = &model.config.local_rope {
+            let local = RopeConfig { max_position_embeddings: n, ..local.config().clone() };
+            model.config.local_rope = Some(local.build()?);
+        }
     }
     model.config.rope = cfg.build()?;
     Ok(())
