@@ -443,8 +443,9 @@ pub enum LayerType {
 }
 
 /// Per layer, its attention type: from `layer_types` when given in a family that reads it
-/// (Qwen2, Qwen3, Gemma 3; one entry per layer), else for Gemma 3 from `sliding_window_pattern` (default 6: layers `5, 11, …` full,
-/// the rest sliding, as `Gemma3TextConfig` builds it), else all full. Which of these layers
+/// (Qwen2, Qwen3, Gemma 3; one entry per layer), else for Gemma 3 from
+/// `sliding_window_pattern` (default 6: layers `5, 11, …` full, the rest sliding, as
+/// `Gemma3TextConfig` builds it), else all full. Which of these layers
 /// then get a window is [`sliding_windows`]' business (Qwen2 ignores `sliding_attention`
 /// without `use_sliding_window`).
 pub fn layer_types(raw: &Map<String, Value>, model_type: &str, layers: usize) -> Result<Vec<LayerType>, ModelError> {
@@ -495,27 +496,31 @@ pub fn layer_types(raw: &Map<String, Value>, model_type: &str, layers: usize) ->
 ///   no window is an error (transformers raises when it builds the mask);
 /// - LLaMA: none (`LlamaConfig` has no sliding window; the keys are not read).
 ///
-/// A window that is used must be a positive integer.
+/// `types` must be [`layer_types`]' result for the same config. A window that is used must be a
+/// positive integer.
 pub fn sliding_windows(
     raw: &Map<String, Value>,
     model_type: &str,
     types: &[LayerType],
 ) -> Result<Vec<Option<usize>>, ModelError> {
     let layers = types.len();
+    // `window` on the sliding layers of `types`; a sliding layer without one is an error.
+    let on_sliding = |window: Option<usize>, problem: &str| -> Result<Vec<Option<usize>>, ModelError> {
+        types
+            .iter()
+            .map(|t| match t {
+                LayerType::Full => Ok(None),
+                LayerType::Sliding => window
+                    .map(Some)
+                    .ok_or_else(|| ModelError::Config { field: "sliding_window", problem: problem.into() }),
+            })
+            .collect()
+    };
     match model_type {
-        "gemma3_text" => {
-            let window = sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?;
-            types
-                .iter()
-                .map(|t| match t {
-                    LayerType::Full => Ok(None),
-                    LayerType::Sliding => window.map(Some).ok_or(ModelError::Config {
-                        field: "sliding_window",
-                        problem: "is null, but the model has sliding_attention layers".into(),
-                    }),
-                })
-                .collect()
-        }
+        "gemma3_text" => on_sliding(
+            sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?,
+            "is null, but the model has sliding_attention layers",
+        ),
         "mistral" => Ok(vec![sliding_window(raw, Some(DEFAULT_SLIDING_WINDOW))?; layers]),
         "phi3" => Ok(vec![sliding_window(raw, None)?; layers]),
         "qwen2" | "qwen3" => {
@@ -524,30 +529,15 @@ pub fn sliding_windows(
             } else {
                 None
             };
-            let Some(types) = raw.get("layer_types").filter(|v| !v.is_null()) else {
-                let first = opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS);
-                return Ok((0..layers).map(|l| window.filter(|_| l >= first)).collect());
-            };
-            let types = types.as_array().ok_or_else(|| bad("layer_types", "must be a list", types))?;
-            if types.len() != layers {
-                return Err(ModelError::Config {
-                    field: "layer_types",
-                    problem: format!("has {} entries for num_hidden_layers {layers}", types.len()),
-                });
+            if raw.get("layer_types").is_some_and(|v| !v.is_null()) {
+                // `types` is `layer_types`, parsed and checked by [`layer_types`].
+                return on_sliding(
+                    window,
+                    "is missing or disabled by use_sliding_window, but layer_types has sliding_attention layers",
+                );
             }
-            types
-                .iter()
-                .map(|t| match t.as_str() {
-                    Some("full_attention" | "attention") => Ok(None),
-                    Some("sliding_attention") => window.map(Some).ok_or(ModelError::Config {
-                        field: "sliding_window",
-                        problem: "is missing or disabled by use_sliding_window, but layer_types has \
-                                  sliding_attention layers"
-                            .into(),
-                    }),
-                    _ => Err(bad("layer_types", "entries must be full_attention or sliding_attention", t)),
-                })
-                .collect()
+            let first = opt_usize(raw, "max_window_layers")?.unwrap_or(QWEN2_MAX_WINDOW_LAYERS);
+            Ok((0..layers).map(|l| window.filter(|_| l >= first)).collect())
         }
         _ => Ok(vec![None; layers]),
     }
