@@ -101,8 +101,12 @@ impl Tokenizer {
         match meta("tokenizer.ggml.model") {
             Some(MetaValue::Str(m)) if m == "gpt2" => {}
             other => {
+                let found = match other {
+                    None => "missing".to_string(),
+                    Some(v) => format!("{v:?}"),
+                };
                 return Err(err(format!(
-                    "`tokenizer.ggml.model` is {other:?}; only byte-level BPE (`gpt2`) vocabularies are built here, \
+                    "`tokenizer.ggml.model` is {found}; only byte-level BPE (`gpt2`) vocabularies are built here, \
                      put the model's tokenizer.json beside the file"
                 )));
             }
