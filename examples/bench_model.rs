@@ -11,7 +11,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::model::{causal_lm_loss, to_host};
+use rope_ext::rope_ext_model::burn::tensor::Tensor;
+use rope_ext::rope_ext_model::model::to_host;
 use rope_ext::rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
 
 struct Args {
@@ -93,13 +94,16 @@ fn run() -> Result<String, String> {
     for rep in 0..=a.repeats {
         let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
         let start = Instant::now();
-        let logits = model.forward(tokens, ForwardOptions { attention: a.attention, entropy: None });
+        let options = ForwardOptions { attention: a.attention, entropy: None };
         if a.train {
             let targets =
                 model.tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()]).map_err(|e| e.to_string())?;
-            let grads = causal_lm_loss(logits, targets).backward();
+            let hidden = model.hidden(tokens, options);
+            let mean = Tensor::<2>::full([1, a.len], 1.0 / a.len as f64, &device);
+            let grads = model.next_token_loss(hidden, targets, mean).backward();
             drop(grads);
         } else {
+            let logits = model.forward(tokens, options);
             let _ = to_host(logits.slice([0..1, a.len - 1..a.len, 0..vocab as usize]));
         }
         let secs = start.elapsed().as_secs_f64();

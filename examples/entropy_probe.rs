@@ -85,8 +85,10 @@ fn scaling(method: &str, configured: &RopeScaling, n: usize, l: usize) -> Result
 fn run() -> Result<String, String> {
     let a = parse()?;
     let device = a.backend.device().map_err(|e| e.to_string())?;
+    eprintln!("loading {}", a.model.display());
     let mut model = Llama::load(&a.model, &device).map_err(|e| e.to_string())?;
     let tokenizer = Tokenizer::for_model(&a.model).map_err(|e| e.to_string())?;
+    eprintln!("tokenizing {}", a.text.display());
     let text = std::fs::read_to_string(&a.text).map_err(|e| format!("{}: {e}", a.text.display()))?;
     let ids = tokenizer.encode(&text).map_err(|e| e.to_string())?;
     if ids.is_empty() {
@@ -102,6 +104,7 @@ fn run() -> Result<String, String> {
         for (j, &n) in lengths.iter().enumerate() {
             let rope = RopeConfig { scaling: scaling(method, &base.scaling, n, l)?, ..base.clone() };
             model.config.rope = rope.build().map_err(|e| format!("{method} at {n}: {e}"))?;
+            eprint!("{method:>6} n={n:>6}: measuring attention entropies ... ");
             let input: Vec<u32> = ids.iter().copied().cycle().take(n).collect();
             let mut hook = EntropyHook::default();
             let tokens = model.tokens(&[input]).map_err(|e| e.to_string())?;
@@ -109,7 +112,7 @@ fn run() -> Result<String, String> {
             for (layer, report) in hook.collector.report().layers.iter().enumerate() {
                 means[layer][j] = report.overall.mean;
             }
-            eprintln!("{method:>6} n={n:>6}: done");
+            eprintln!("done");
         }
         results.push((method.clone(), means));
     }

@@ -137,6 +137,7 @@ fn model_config(vocab: usize) -> Result<LlamaConfig, String> {
 fn run() -> Result<(), String> {
     let a = parse()?;
     let err = |e: rope_ext_train::TrainError| e.to_string();
+    eprintln!("reading {}", a.corpus.display());
     let train_docs = data::read_corpus(&a.corpus.join("train.jsonl.gz")).map_err(err)?;
     let valid_docs = data::read_corpus(&a.corpus.join("valid.jsonl.gz")).map_err(err)?;
     std::fs::create_dir_all(&a.out).map_err(|e| e.to_string())?;
@@ -152,6 +153,7 @@ fn run() -> Result<(), String> {
         None => data::train_bpe(&texts, a.vocab, &a.out.join("tokenizer.json")).map_err(err)?,
     };
     let eot = tokenizer.inner().token_to_id(END_OF_TEXT).ok_or("the tokenizer lacks <|endoftext|>")?;
+    eprintln!("tokenizing {} training documents", train_docs.len());
     let train_ids = data::tokenize(&tokenizer, &train_docs).map_err(err)?;
     let n_tokens: usize = train_ids.iter().map(Vec::len).sum();
     let bytes: usize = train_docs.iter().map(|d| d.text.len()).sum();

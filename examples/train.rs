@@ -9,15 +9,18 @@
 //! Writes `DIR/run.json`, `DIR/checkpoints/step-*`, `DIR/metrics.jsonl` and, once every step
 //! is done, `DIR/model/`. `--max-steps N` stops after N steps of this call. Run the same
 //! command again after an interruption (or after `--max-steps`) and it continues from the newest
-//! checkpoint, exactly; a changed configuration is refused. Progressive extension is a sequence
-//! of runs: the next configuration's `model` is this run's `DIR/model`.
+//! checkpoint, exactly, and says from which step and checkpoint; a changed configuration is
+//! refused, with the reason. Without `train.checkpoint_every` in the configuration, a checkpoint
+//! is written at the end of every epoch and every ten minutes (`train.checkpoint_minutes`), so a
+//! killed run loses at most that. Progressive extension is a sequence of runs: the next
+//! configuration's `model` is this run's `DIR/model`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use rope_ext::rope_ext_model::Backend;
-use rope_ext::rope_ext_train::run::{self, RunConfig};
+use rope_ext::rope_ext_train::run::{self, RunConfig, RunEvent};
 use rope_ext::rope_ext_train::train::clock;
 
 struct Args {
@@ -51,13 +54,31 @@ fn main_result() -> Result<String, String> {
     let cfg = RunConfig::from_file(&a.config).map_err(|e| e.to_string())?;
     let device = a.backend.device().map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let name = &cfg.name;
     let mut first_step = None;
-    let mut on_step = |m: &rope_ext::rope_ext_train::StepMetrics| {
-        let from = *first_step.get_or_insert(m.step - 1);
-        eprint!("\r{}: {}", cfg.name, m.progress_line(started.elapsed().as_secs_f64(), from));
+    let mut on_event = |event: RunEvent<'_>| match event {
+        RunEvent::Loading { model } => {
+            eprintln!("{name}: reading the tokenizer and configuration of {}", model.display())
+        }
+        RunEvent::Tokenizing { corpus } => eprintln!("{name}: reading and tokenizing {}", corpus.display()),
+        RunEvent::Samples { samples, tokens } => eprintln!("{name}: {samples} training samples, {tokens} tokens"),
+        RunEvent::Resuming { step, checkpoint } => {
+            eprintln!("{name}: resuming at step {step} from {}", checkpoint.display())
+        }
+        RunEvent::Training { step: 0, total_steps } => eprintln!("{name}: training, {total_steps} steps"),
+        RunEvent::Training { step, total_steps } => {
+            eprintln!("{name}: training from step {step}, {} of {total_steps} steps to go", total_steps - step)
+        }
+        RunEvent::Step(m) => {
+            let from = *first_step.get_or_insert(m.step - 1);
+            eprint!("\r{name}: {}", m.progress_line(started.elapsed().as_secs_f64(), from));
+        }
+        RunEvent::Exporting { dir } => eprintln!("\n{name}: writing the model to {}", dir.display()),
     };
-    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut on_step).map_err(|e| e.to_string())?;
-    eprintln!();
+    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut on_event).map_err(|e| e.to_string())?;
+    if outcome.model.is_none() {
+        eprintln!();
+    }
     Ok(match outcome.model {
         Some(dir) => format!(
             "{}: {} steps done in {}; model written to {}",

@@ -128,7 +128,7 @@ fn progressive_extension_is_a_sequence_of_runs() {
     use rope_ext::rope_ext_core::RopeScaling;
     use rope_ext::rope_ext_core::methods::{linear::Linear, yarn::Yarn};
     use rope_ext::rope_ext_model::model::to_host;
-    use rope_ext::rope_ext_train::run::{self, DataConfig, DataFormat, RunConfig};
+    use rope_ext::rope_ext_train::run::{self, DataConfig, DataFormat, RunConfig, RunEvent};
 
     let dir = std::env::temp_dir().join(format!("rope-ext-progressive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -154,7 +154,21 @@ fn progressive_extension_is_a_sequence_of_runs() {
     let changed = RunConfig { rope: RopeScaling::Linear(Linear { factor: 4.0 }), ..first.clone() };
     let refused = run::execute(&changed, &dir.join("pi-a"), &device, None, &mut |_| {}).unwrap_err();
     assert!(refused.to_string().contains("another run configuration"), "{refused}");
-    let continued = run::execute(&first, &dir.join("pi-a"), &device, None, &mut |_| {}).unwrap();
+    let mut events = Vec::new();
+    let continued = run::execute(&first, &dir.join("pi-a"), &device, None, &mut |e| {
+        events.push(match e {
+            RunEvent::Resuming { step, .. } => format!("resuming {step}"),
+            RunEvent::Training { step, total_steps } => format!("training {step}/{total_steps}"),
+            RunEvent::Step(m) => format!("step {}", m.step),
+            other => format!("{other:?}").split_whitespace().next().unwrap().to_string(),
+        })
+    })
+    .unwrap();
+    assert_eq!(
+        events,
+        ["Loading", "Tokenizing", "Samples", "resuming 1", "training 1/2", "step 2", "Exporting"],
+        "what a resumed run says it does"
+    );
     let whole = run::execute(&first, &dir.join("pi-b"), &device, None, &mut |_| {}).unwrap();
     let (a, b) = (continued.model.unwrap(), whole.model.unwrap());
     let (a, b) = (Llama::load(&a, &device).unwrap(), Llama::load(&b, &device).unwrap());
@@ -182,7 +196,12 @@ fn progressive_extension_is_a_sequence_of_runs() {
         data: DataConfig { corpus: chat, format: DataFormat::Chat, samples: 4, seq_len: 1024, seed: 0 },
         ..first
     };
-    let done = run::execute(&second, &dir.join("yarn"), &device, None, &mut |m| assert!(m.loss.is_finite())).unwrap();
+    let done = run::execute(&second, &dir.join("yarn"), &device, None, &mut |e| {
+        if let RunEvent::Step(m) = e {
+            assert!(m.loss.is_finite());
+        }
+    })
+    .unwrap();
     let extended = Llama::load(&done.model.unwrap(), &device).unwrap();
     assert!(matches!(extended.config.rope.scaling(), RopeScaling::Yarn(_)));
     assert_eq!(extended.config.rope.context().max_position_embeddings, 1024);

@@ -87,16 +87,16 @@ impl<'m> Generation<'m> {
         };
         let n = input.len();
         let tokens = self.model.tokens(&[input])?;
-        let logits = self.model.forward_with(
+        let hidden = self.model.hidden_with(
             tokens,
             &Positions::Range { start },
             self.runtime.frequencies(),
             Some(&mut self.cache),
             ForwardOptions { attention: self.attention, entropy: None },
         );
-        let vocab = self.model.config.vocab_size;
-        let last: Tensor<3> = logits.slice([0..1, n - 1..n, 0..vocab]);
-        Ok(to_host(last))
+        // Only the last position's logits: the head never sees the prompt's other rows.
+        let last: Tensor<3> = hidden.slice([0..1, n - 1..n, 0..self.model.config.hidden_size]);
+        Ok(to_host(self.model.head(last)))
     }
 
     /// Feeds `prompt`, then appends up to `max_new` chosen tokens, stopping after an

@@ -12,6 +12,9 @@
 //!   chunked online-softmax attention, whose backward pass recomputes the scores
 //!   ([`recompute`]) so training memory grows linearly with length; [`EntropyHook`] collects
 //!   attention entropies;
+//! - [`Llama::token_nlls`] / [`Llama::next_token_loss`]: the output head and its
+//!   cross-entropy over blocks of positions ([`head`]), so no `[tokens × vocab]` logits are
+//!   held in evaluation or training;
 //! - [`Backend`]: flex (default), libtorch (`tch`) or wgpu, by feature.
 
 #![deny(missing_docs)]
@@ -26,6 +29,7 @@ pub mod error;
 mod flex_attention;
 pub mod generate;
 pub mod gguf;
+pub mod head;
 pub mod model;
 pub mod recompute;
 pub mod rotary;

@@ -16,6 +16,7 @@ use rope_ext_core::RopeFrequencies;
 use crate::attention::{AttentionCall, AttentionImpl, EntropyHook, attend};
 use crate::config::{Activation, LayerRope, LlamaConfig};
 use crate::error::ModelError;
+use crate::head;
 use crate::rotary::{self, Positions, RotaryTables};
 
 /// One decoder layer's attention.
@@ -150,8 +151,23 @@ impl Llama {
     }
 
     /// Logits `[b, n, vocab]` for tokens at `positions` with frequencies `freqs`, extending
-    /// `cache` if given (its length must equal the first position for [`Positions::Range`]).
+    /// `cache` if given (its length must equal the first position for [`Positions::Range`]):
+    /// [`Llama::head`] of [`Llama::hidden_with`]. This holds `[b, n, vocab]` floats; to score
+    /// long sequences use [`Llama::token_nlls`] or [`Llama::next_token_loss`], which never do.
     pub fn forward_with(
+        &self,
+        tokens: Tensor<2, Int>,
+        positions: &Positions,
+        freqs: &RopeFrequencies,
+        cache: Option<&mut KvCache>,
+        options: ForwardOptions<'_>,
+    ) -> Tensor<3> {
+        self.head(self.hidden_with(tokens, positions, freqs, cache, options))
+    }
+
+    /// The final hidden states `[b, n, hidden]` (after the last norm) for tokens at `positions`
+    /// with frequencies `freqs`, extending `cache` as [`Llama::forward_with`] does.
+    pub fn hidden_with(
         &self,
         tokens: Tensor<2, Int>,
         positions: &Positions,
@@ -232,39 +248,104 @@ impl Llama {
             let mlp = m.down_proj.forward(gate * m.up_proj.forward(h2));
             x = x1 + norm_output(&layer.mlp_output_norm, mlp);
         }
-        let x = self.weights.norm.forward(x);
-        let logits = match &self.weights.lm_head {
-            Some(head) => head.forward(x),
-            None => x.matmul(self.weights.embed_tokens.weight.val().transpose().unsqueeze()),
-        };
-        match c.final_logit_softcapping {
+        self.weights.norm.forward(x)
+    }
+
+    /// Logits `[b, n, vocab]` of final hidden states `[b, n, hidden]`: the output head (tied or
+    /// not), soft-capped `c·tanh(y/c)` when the model caps them.
+    pub fn head(&self, hidden: Tensor<3>) -> Tensor<3> {
+        let [b, n, h] = hidden.dims();
+        let (x, w) = self.head_operands(hidden.reshape([b * n, h]));
+        let logits = x.matmul(w).reshape([b, n, self.config.vocab_size]);
+        match self.config.final_logit_softcapping {
             Some(cap) => (logits / cap).tanh() * cap,
             None => logits,
         }
     }
 
+    /// Rows `[N, hidden]` and the head as one matrix `x W`: `W` `[hidden, vocab]` is the head's
+    /// weight or the tied embedding's transpose; a head bias `b` becomes a last row of `W`
+    /// against a column of ones in `x`.
+    fn head_operands(&self, rows: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        match &self.weights.lm_head {
+            Some(Linear { weight, bias: Some(bias) }) => {
+                let ones = Tensor::ones([rows.dims()[0], 1], &rows.device());
+                (Tensor::cat(vec![rows, ones], 1), Tensor::cat(vec![weight.val(), bias.val().unsqueeze()], 0))
+            }
+            Some(head) => (rows, head.weight.val()),
+            None => (rows, self.weights.embed_tokens.weight.val().transpose()),
+        }
+    }
+
+    /// `Σ row_weights · (−log p(target))` over hidden states `[b, n, hidden]` against `targets`
+    /// `[b, n]`, as a `[1]` tensor differentiable in the hidden states and the head: the
+    /// output head and its cross-entropy in blocks of rows ([`crate::head`]), never holding
+    /// `[b·n, vocab]` logits. With `row_weights` `1/(b·n)` everywhere it is the mean causal
+    /// language-modelling loss.
+    ///
+    /// # Panics
+    /// If the shapes disagree: a programming error of the caller.
+    pub fn next_token_loss(&self, hidden: Tensor<3>, targets: Tensor<2, Int>, row_weights: Tensor<2>) -> Tensor<1> {
+        self.next_token_loss_in_blocks(hidden, targets, row_weights, head::rows_per_block(self.config.vocab_size))
+    }
+
+    /// [`Llama::next_token_loss`] with the head run `rows` positions at a time.
+    ///
+    /// # Panics
+    /// If the shapes disagree: a programming error of the caller.
+    pub fn next_token_loss_in_blocks(
+        &self,
+        hidden: Tensor<3>,
+        targets: Tensor<2, Int>,
+        row_weights: Tensor<2>,
+        rows: usize,
+    ) -> Tensor<1> {
+        let [b, n, h] = hidden.dims();
+        let (x, w) = self.head_operands(hidden.reshape([b * n, h]));
+        let softcap = self.config.final_logit_softcapping;
+        head::cross_entropy(x, w, targets.reshape([b * n]), row_weights.reshape([b * n]), softcap, rows)
+    }
+
+    /// Final hidden states `[b, n, hidden]` for a fresh sequence at positions `0..n`, with the
+    /// frequencies a freshly loaded transformers model would use at that length.
+    pub fn hidden(&self, tokens: Tensor<2, Int>, options: ForwardOptions<'_>) -> Tensor<3> {
+        let [_, n] = tokens.dims();
+        let freqs = self.config.rope.frequencies(Some(n));
+        self.hidden_with(tokens, &Positions::Range { start: 0 }, &freqs, None, options)
+    }
+
     /// Logits `[b, n, vocab]` for a fresh sequence at positions `0..n`, with the frequencies a
     /// freshly loaded transformers model would use at that length.
     pub fn forward(&self, tokens: Tensor<2, Int>, options: ForwardOptions<'_>) -> Tensor<3> {
-        let [_, n] = tokens.dims();
-        let freqs = self.config.rope.frequencies(Some(n));
-        self.forward_with(tokens, &Positions::Range { start: 0 }, &freqs, None, options)
+        self.head(self.hidden(tokens, options))
     }
 
     /// Per-token negative log-likelihoods (nats) of `ids[1..]` given their prefixes, one
-    /// forward pass over the whole sequence.
+    /// forward pass over the whole sequence; the head and its log-softmax run over blocks of
+    /// positions ([`crate::head`]), so memory beyond the weights grows as `tokens × hidden`.
     pub fn token_nlls(&self, ids: &[u32], attention: AttentionImpl) -> Result<Vec<f64>, ModelError> {
+        self.token_nlls_in_blocks(ids, attention, head::rows_per_block(self.config.vocab_size))
+    }
+
+    /// [`Llama::token_nlls`] with the head run `rows` positions at a time.
+    pub fn token_nlls_in_blocks(
+        &self,
+        ids: &[u32],
+        attention: AttentionImpl,
+        rows: usize,
+    ) -> Result<Vec<f64>, ModelError> {
         if ids.len() < 2 {
             return Err(ModelError::Input("need at least two tokens to score"));
         }
-        let tokens = self.tokens(&[ids.to_vec()])?;
-        let logits = self.forward(tokens, ForwardOptions { attention, entropy: None });
-        let logp = log_softmax_blocked(logits);
         let n = ids.len();
+        let hidden = self.hidden(self.tokens(&[ids.to_vec()])?, ForwardOptions { attention, entropy: None });
+        let h = self.config.hidden_size;
+        let hidden = hidden.slice([0..1, 0..n - 1, 0..h]);
+        let (x, w) = self.head_operands(hidden.reshape([n - 1, h]));
         let targets: Vec<i64> = ids[1..].iter().map(|&t| i64::from(t)).collect();
-        let index = Tensor::<3, Int>::from_data(TensorData::new(targets, [1, n - 1, 1]), &self.device());
-        let picked = logp.slice([0..1, 0..n - 1, 0..self.config.vocab_size]).gather(2, index);
-        Ok(to_host(picked).into_iter().map(|v| -f64::from(v)).collect())
+        let targets = Tensor::<1, Int>::from_data(TensorData::new(targets, [n - 1]), &self.device());
+        let nlls = head::token_nlls(x, w, targets, self.config.final_logit_softcapping, rows);
+        Ok(to_host(nlls).into_iter().map(f64::from).collect())
     }
 
     /// Entropy-aware ABF's per-layer logit multipliers as `[1, 1, n, 1]` tensors (`None` per
@@ -288,29 +369,6 @@ impl Llama {
         )
     }
 }
-
-/// `log_softmax` over the vocabulary (last dimension) of `[b, n, vocab]` logits, with the
-/// normaliser `Σ exp(z − max)` summed in two levels: blocks of [`SUM_BLOCK`] logits, then the
-/// block sums. burn's one-pass f32 sum over a 49,152-token vocabulary came out about 1e-4
-/// (relative) low on SmolLM2, which lowered every token's negative log-likelihood by as much
-/// against transformers; summed this way the figures agree (`results/smollm2-gguf`).
-pub fn log_softmax_blocked(logits: Tensor<3>) -> Tensor<3> {
-    let [b, n, v] = logits.dims();
-    let max = logits.clone().max_dim(2).detach();
-    let shifted = logits - max;
-    let blocks = v.div_ceil(SUM_BLOCK);
-    let mut e = shifted.clone().exp();
-    if blocks * SUM_BLOCK != v {
-        // Zeros appended after exp add nothing to the sum.
-        let pad = Tensor::<3>::zeros([b, n, blocks * SUM_BLOCK - v], &e.device());
-        e = Tensor::cat(vec![e, pad], 2);
-    }
-    let sum: Tensor<4> = e.reshape([b, n, blocks, SUM_BLOCK]).sum_dim(3).sum_dim(2);
-    shifted - sum.reshape([b, n, 1]).log()
-}
-
-/// Logits per block of [`log_softmax_blocked`]'s first-level sums.
-pub const SUM_BLOCK: usize = 256;
 
 /// `x` (`[b, heads, n, head_dim]`) through the per-head norm, if the model has one.
 fn norm_heads(norm: &Option<RmsNorm>, x: Tensor<4>) -> Tensor<4> {
@@ -358,11 +416,4 @@ pub(crate) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
 /// Only if the backend cannot read back a float tensor as f32, which no burn backend does.
 pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float tensors read back as f32")
-}
-
-/// Mean cross-entropy of `logits` `[b, n, vocab]` against `targets` `[b, n]` (the next tokens),
-/// as a scalar tensor: the causal language-modelling loss.
-pub fn causal_lm_loss(logits: Tensor<3>, targets: Tensor<2, Int>) -> Tensor<1> {
-    let logp = burn::tensor::activation::log_softmax(logits, 2);
-    -logp.gather(2, targets.unsqueeze_dim(2)).mean()
 }

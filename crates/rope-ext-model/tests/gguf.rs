@@ -154,4 +154,15 @@ fn smollm2_gguf_matches_transformers() {
     );
     assert!(worst <= 1e-3, "max |Δ top-5 logit| = {worst:e}");
     assert!((ppl / reference - 1.0).abs() < 1e-4, "perplexity {ppl} vs {reference}");
+
+    // The head over blocks of positions (85 rows of 49,152 logits by default) gives the NLLs
+    // of the whole logit matrix, and transformers' per-token log-probabilities.
+    let attention = rope_ext_model::AttentionImpl::default();
+    let blocked = model.token_nlls(&ids, attention).unwrap();
+    let whole = model.token_nlls_in_blocks(&ids, attention, ids.len()).unwrap();
+    let d = blocked.iter().zip(&whole).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    let dt = blocked.iter().zip(&target).map(|(a, &b)| (a + f64::from(b)).abs()).fold(0.0, f64::max);
+    eprintln!("blocked head: max |ΔNLL| {d:.2e} against the whole logit matrix, {dt:.2e} against transformers");
+    assert!(d <= 1e-6, "blocked vs whole NLL: {d:e}");
+    assert!(dt <= 1e-3, "blocked NLL vs transformers: {dt:e}");
 }

@@ -207,7 +207,7 @@ pub fn run(
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Result<Comparison, TrainError> {
     let started = Instant::now();
-    let setup = prepare(cfg, device)?;
+    let setup = prepare(cfg, device, on_event)?;
     let attention = AttentionImpl::default();
     let mut results = Vec::new();
     let run_one = |name: &str, kind: Kind, on_event: &mut dyn FnMut(Event<'_>)| -> Result<MethodResult, TrainError> {
@@ -243,10 +243,11 @@ pub fn run(
     })
 }
 
-fn prepare(cfg: &CompareConfig, device: &Device) -> Result<Setup, TrainError> {
+fn prepare(cfg: &CompareConfig, device: &Device, on_event: &mut dyn FnMut(Event<'_>)) -> Result<Setup, TrainError> {
     if cfg.lengths.is_empty() {
         return Err(TrainError::config("lengths", "must name at least one length"));
     }
+    on_event(Event::Stage("setup", &format!("loading {}", cfg.model.display())));
     let tokenizer = Tokenizer::for_model(&cfg.model)?;
     let base = Llama::load(&cfg.model, device)?;
     let original = base.config.rope.context().max_position_embeddings;
@@ -256,6 +257,9 @@ fn prepare(cfg: &CompareConfig, device: &Device) -> Result<Setup, TrainError> {
             format!("{} does not extend the base window of {original}", cfg.target),
         ));
     }
+    let what =
+        format!("tokenizing {} for {} samples of {} tokens", cfg.train_corpus.display(), cfg.samples, cfg.target);
+    on_event(Event::Stage("setup", &what));
     let samples = crate::run::training_samples(
         &crate::run::DataConfig {
             corpus: cfg.train_corpus.clone(),
@@ -267,6 +271,10 @@ fn prepare(cfg: &CompareConfig, device: &Device) -> Result<Setup, TrainError> {
         &tokenizer,
     )?;
     let longest = cfg.lengths.iter().copied().max().unwrap_or(cfg.target);
+    on_event(Event::Stage(
+        "setup",
+        &format!("tokenizing {} into chunks of {longest} tokens", cfg.valid_corpus.display()),
+    ));
     let valid = data::tokenize(&tokenizer, &data::read_corpus(&cfg.valid_corpus)?)?;
     let eot = tokenizer.inner().token_to_id(END_OF_TEXT);
     let chunks: Vec<Vec<u32>> =

@@ -248,33 +248,84 @@ pub struct RunOutcome {
     pub model: Option<PathBuf>,
 }
 
+/// What [`execute`] is doing, in order, for a progress display: a long run says what it does
+/// from its first second, not only after its first optimiser step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RunEvent<'a> {
+    /// Reading the tokenizer and the model's configuration.
+    Loading {
+        /// The model directory or GGUF file.
+        model: &'a Path,
+    },
+    /// Reading and tokenizing the data file.
+    Tokenizing {
+        /// The data file.
+        corpus: &'a Path,
+    },
+    /// The training samples are ready.
+    Samples {
+        /// Samples (after E²-LLM's cutting, if any).
+        samples: usize,
+        /// Their tokens.
+        tokens: usize,
+    },
+    /// The output directory holds a checkpoint: loading it to continue.
+    Resuming {
+        /// The checkpoint's step.
+        step: u64,
+        /// The checkpoint directory.
+        checkpoint: &'a Path,
+    },
+    /// Ready to train: `step` of `total_steps` done (0 for a fresh run).
+    Training {
+        /// Steps already done.
+        step: u64,
+        /// Steps of the whole run.
+        total_steps: u64,
+    },
+    /// One optimiser step is done.
+    Step(&'a StepMetrics),
+    /// Every step is done: writing the model.
+    Exporting {
+        /// The HF directory being written.
+        dir: &'a Path,
+    },
+}
+
 /// Executes a run into `out`: `run.json` (the configuration), `checkpoints/step-*`,
 /// `metrics.jsonl`, and when every step is done `model/`, the fine-tuned model as an HF
 /// directory with its tokenizer. If `out` already holds a checkpoint, training resumes from the
 /// newest one, so an interrupted run continues exactly; the configuration must then equal the
-/// saved `run.json` (anything else is refused before a file is touched). `max_steps` bounds the
-/// steps of this call (the run can be continued by another); `device` is the plain device,
-/// training uses its autodiff form.
+/// saved `run.json` (anything else is refused before a file is touched, with the reason).
+/// Checkpoints follow [`TrainConfig::checkpoint_policy`]: without `train.checkpoint_every`,
+/// each epoch and every ten minutes. `max_steps` bounds the steps of this call (the run can be
+/// continued by another); `device` is the plain device, training uses its autodiff form.
+/// `on_event` hears what is being done ([`RunEvent`]).
 pub fn execute(
     cfg: &RunConfig,
     out: &Path,
     device: &Device,
     max_steps: Option<u64>,
-    on_step: &mut dyn FnMut(&StepMetrics),
+    on_event: &mut dyn FnMut(RunEvent<'_>),
 ) -> Result<RunOutcome, TrainError> {
     cfg.validate()?;
     let saved_cfg = out.join("run.json");
     let checkpoints = CheckpointDir::new(out.join("checkpoints"), 2);
     let latest = if out.exists() { checkpoints.latest()? } else { None };
-    if latest.is_some() {
+    if let Some((step, dir)) = &latest {
         let saved: RunConfig = crate::checkpoint::read_json(&saved_cfg)?;
         if &saved != cfg {
             return Err(TrainError::Checkpoint {
                 path: saved_cfg,
-                problem: "the checkpoints here belong to another run configuration".into(),
+                problem: format!(
+                    "cannot resume from {} (step {step}): the checkpoints here belong to another run configuration; \
+                     use another output directory, or the configuration in this file",
+                    dir.display()
+                ),
             });
         }
     }
+    on_event(RunEvent::Loading { model: &cfg.model });
     let tokenizer = match &cfg.tokenizer {
         Some(file) => Tokenizer::from_file(file)?,
         None => Tokenizer::for_model(&cfg.model)?,
@@ -284,10 +335,15 @@ pub fn execute(
         RopeScaling::E2Llm(E2Llm { original_max_position_embeddings: Some(n), .. }) => *n,
         _ => base.rope.context().max_position_embeddings,
     };
+    on_event(RunEvent::Tokenizing { corpus: &cfg.data.corpus });
     let (train, samples) = training_inputs(&cfg.rope, &cfg.train, training_samples(&cfg.data, &tokenizer)?, original)?;
+    on_event(RunEvent::Samples { samples: samples.len(), tokens: samples.iter().map(|s| s.tokens.len()).sum() });
     let device = device.clone().autodiff();
     let mut trainer = match latest {
-        Some((_, dir)) => Trainer::resume(&dir, samples, train, &device)?,
+        Some((step, dir)) => {
+            on_event(RunEvent::Resuming { step, checkpoint: &dir });
+            Trainer::resume(&dir, samples, train, &device)?
+        }
         None => {
             let mut model = Llama::load(&cfg.model, &device)?;
             apply_method(&mut model, &cfg.rope, cfg.max_position_embeddings)?;
@@ -297,12 +353,15 @@ pub fn execute(
             trainer
         }
     };
+    on_event(RunEvent::Training { step: trainer.step(), total_steps: trainer.total_steps() });
     let until = max_steps.map(|n| trainer.step() + n);
-    trainer.run(until, Some(&checkpoints), Some(&out.join("metrics.jsonl")), on_step)?;
+    let metrics = out.join("metrics.jsonl");
+    trainer.run(until, Some(&checkpoints), Some(&metrics), &mut |m| on_event(RunEvent::Step(m)))?;
     let (step, total_steps) = (trainer.step(), trainer.total_steps());
     let model = (step == total_steps)
         .then(|| {
             let dir = out.join("model");
+            on_event(RunEvent::Exporting { dir: &dir });
             export(&trainer.model().valid(), Some(&tokenizer), &dir).map(|()| dir)
         })
         .transpose()?;

@@ -12,7 +12,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -67,8 +66,29 @@ pub struct TrainConfig {
     /// The seed of the sample order and the augmentations.
     pub seed: u64,
     /// Write a checkpoint every this many steps (and at the end), when a checkpoint directory
-    /// is given.
+    /// is given. Unset, a run checkpoints on its own: at the end of every epoch, every
+    /// [`TrainConfig::checkpoint_minutes`] and at the end.
     pub checkpoint_every: Option<u64>,
+    /// Also write a checkpoint once this many minutes of training have passed since the last
+    /// one (or since the run started in this process). Unset: [`DEFAULT_CHECKPOINT_MINUTES`]
+    /// without `checkpoint_every`, never with it. Not serialised when unset, so configurations
+    /// and checkpoints from before the field existed keep their fingerprints.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint_minutes: Option<f64>,
+}
+
+/// The time between automatic checkpoints of a run without `checkpoint_every`.
+pub const DEFAULT_CHECKPOINT_MINUTES: f64 = 10.0;
+
+/// When [`Trainer::run`] writes checkpoints (with a checkpoint directory).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CheckpointPolicy {
+    /// Every this many steps.
+    pub every_steps: Option<u64>,
+    /// At the end of every epoch.
+    pub each_epoch: bool,
+    /// Once this many minutes have passed since the last checkpoint.
+    pub minutes: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -82,6 +102,7 @@ impl Default for TrainConfig {
             e2llm: None,
             seed: 42,
             checkpoint_every: None,
+            checkpoint_minutes: None,
         }
     }
 }
@@ -102,6 +123,14 @@ impl TrainConfig {
         if self.checkpoint_every == Some(0) {
             return Err(TrainError::config(format!("{prefix}checkpoint_every"), "must be at least 1, got 0"));
         }
+        if let Some(m) = self.checkpoint_minutes
+            && !(m > 0.0 && m.is_finite())
+        {
+            return Err(TrainError::config(
+                format!("{prefix}checkpoint_minutes"),
+                format!("must be a positive number of minutes, got {m}"),
+            ));
+        }
         if let Some(e) = self.e2llm
             && e.max_scale == 0
         {
@@ -109,6 +138,19 @@ impl TrainConfig {
         }
         self.optimizer.validate(&format!("{prefix}optimizer."))?;
         self.schedule.validate(&format!("{prefix}schedule."))
+    }
+}
+
+impl TrainConfig {
+    /// When checkpoints are written: `checkpoint_every` steps if set; otherwise each epoch and
+    /// every [`DEFAULT_CHECKPOINT_MINUTES`]; and every `checkpoint_minutes` if set.
+    pub fn checkpoint_policy(&self) -> CheckpointPolicy {
+        let automatic = self.checkpoint_every.is_none();
+        CheckpointPolicy {
+            every_steps: self.checkpoint_every,
+            each_epoch: automatic,
+            minutes: self.checkpoint_minutes.or(automatic.then_some(DEFAULT_CHECKPOINT_MINUTES)),
+        }
     }
 }
 
@@ -386,27 +428,27 @@ impl Trainer {
         let b = samples.len();
         let ids: Vec<Vec<u32>> =
             samples.iter().map(|s| s.tokens.iter().copied().chain(std::iter::repeat(0)).take(n).collect()).collect();
+        // Targets and their weights `mask / total_targets`, per position 1..n of each row.
         let mut next = Vec::with_capacity(b * (n - 1));
-        let mut mask = Vec::with_capacity(b * (n - 1));
+        let mut weights = Vec::with_capacity(b * (n - 1));
+        let scale = 1.0 / total_targets as f64;
         for (s, row) in samples.iter().zip(&ids) {
             for (i, &t) in row.iter().enumerate().skip(1) {
                 next.push(i64::from(t));
-                mask.push(if s.targets.get(i).copied().unwrap_or(false) { 1.0f32 } else { 0.0 });
+                weights.push(if s.targets.get(i).copied().unwrap_or(false) { scale as f32 } else { 0.0 });
             }
         }
         let device = self.model.device();
         let tokens = self.model.tokens(&ids)?;
         let options = ForwardOptions { attention: self.attention, entropy: None };
-        let logits = match (&positions, &self.base_freqs) {
-            (Some(p), Some(freqs)) => self.model.forward_with(tokens, p, freqs, None, options),
-            _ => self.model.forward(tokens, options),
+        let hidden = match (&positions, &self.base_freqs) {
+            (Some(p), Some(freqs)) => self.model.hidden_with(tokens, p, freqs, None, options),
+            _ => self.model.hidden(tokens, options),
         };
-        let vocab = self.model.config.vocab_size;
-        let logp = log_softmax(logits.slice([0..b, 0..n - 1, 0..vocab]), 2);
-        let next = Tensor::<3, Int>::from_data(TensorData::new(next, [b, n - 1, 1]), &device);
-        let mask = Tensor::<3>::from_data(TensorData::new(mask, [b, n - 1, 1]), &device);
-        let nll = -(logp.gather(2, next) * mask).sum();
-        Ok(nll.div_scalar(total_targets as f64))
+        let hidden = hidden.slice([0..b, 0..n - 1, 0..self.model.config.hidden_size]);
+        let next = Tensor::<2, Int>::from_data(TensorData::new(next, [b, n - 1]), &device);
+        let weights = Tensor::<2>::from_data(TensorData::new(weights, [b, n - 1]), &device);
+        Ok(self.model.next_token_loss(hidden, next, weights))
     }
 
     /// Writes a checkpoint of the current step into `dir`.
@@ -421,7 +463,7 @@ impl Trainer {
     }
 
     /// Runs the remaining steps, up to `max_steps` in total if given: checkpoints into
-    /// `checkpoints` every `checkpoint_every` steps and at the end, appends each step's
+    /// `checkpoints` as [`TrainConfig::checkpoint_policy`] says and at the end, appends each step's
     /// metrics to `metrics` (JSON Lines; lines of steps after a resumed checkpoint are dropped
     /// first), and reports each step to `on_step`.
     pub fn run(
@@ -435,6 +477,8 @@ impl Trainer {
             truncate_metrics(path, self.step())?;
         }
         let end = max_steps.map_or(self.total_steps(), |m| m.min(self.total_steps()));
+        let policy = self.config.checkpoint_policy();
+        let mut last_checkpoint = Instant::now();
         let mut out = Vec::new();
         while self.step() < end {
             let m = self.train_step()?;
@@ -444,10 +488,15 @@ impl Trainer {
             tracing::debug!(step = m.step, loss = m.loss, grad_norm = m.grad_norm, lr = m.lr, "training step");
             on_step(&m);
             out.push(m);
+            let due = policy.every_steps.is_some_and(|e| m.step % e == 0)
+                || (policy.each_epoch && m.step % self.steps_per_epoch() == 0)
+                || policy.minutes.is_some_and(|min| last_checkpoint.elapsed().as_secs_f64() >= min * 60.0)
+                || m.step == end;
             if let Some(dir) = checkpoints
-                && (self.config.checkpoint_every.is_some_and(|e| m.step % e == 0) || m.step == end)
+                && due
             {
                 let saved = self.save_checkpoint(dir)?;
+                last_checkpoint = Instant::now();
                 tracing::info!(step = m.step, path = %saved.display(), "checkpoint written");
             }
         }

@@ -179,6 +179,32 @@ fn resuming_with_other_settings_is_refused() {
     assert!(matches!(err, TrainError::Checkpoint { .. }), "{err}");
 }
 
+/// Without `checkpoint_every` a run checkpoints at the end of each epoch (so a kill loses at
+/// most an epoch) and where it stops; with it, every that many steps; `checkpoint_minutes`
+/// adds checkpoints by time (here after every step).
+#[test]
+fn runs_checkpoint_without_being_asked() {
+    let written = |name: &str, cfg: TrainConfig, until: u64| -> Vec<u64> {
+        let tmp = tempdir(name);
+        let dir = CheckpointDir::new(tmp.join("ckpt"), 100);
+        // 16 samples in batches of 8: 2 steps per epoch, 6 in all.
+        let mut t = Trainer::new(tiny_model(2), pattern_samples(16, 16), cfg).unwrap();
+        t.run(Some(until), Some(&dir), None, &mut |_| {}).unwrap();
+        let mut steps: Vec<u64> = std::fs::read_dir(dir.root())
+            .unwrap()
+            .filter_map(|e| e.unwrap().file_name().to_str()?.strip_prefix("step-")?.parse().ok())
+            .collect();
+        steps.sort();
+        let _ = std::fs::remove_dir_all(&tmp);
+        steps
+    };
+    assert_eq!(written("auto", config(), 5), [2, 4, 5], "each epoch and at the end");
+    assert_eq!(written("every", TrainConfig { checkpoint_every: Some(3), ..config() }, 6), [3, 6]);
+    assert_eq!(written("minutes", TrainConfig { checkpoint_minutes: Some(1e-9), ..config() }, 3), [1, 2, 3]);
+    let both = TrainConfig { checkpoint_every: Some(5), checkpoint_minutes: Some(1e-9), ..config() };
+    assert_eq!(written("both", both, 2), [1, 2]);
+}
+
 #[test]
 fn bad_settings_name_the_field() {
     let cases: Vec<(TrainConfig, &str)> = vec![
@@ -193,6 +219,8 @@ fn bad_settings_name_the_field() {
             "optimizer.beta2",
         ),
         (TrainConfig { e2llm: Some(E2LlmTraining { max_scale: 0, original: None }), ..config() }, "e2llm.max_scale"),
+        (TrainConfig { checkpoint_minutes: Some(0.0), ..config() }, "checkpoint_minutes"),
+        (TrainConfig { checkpoint_minutes: Some(f64::INFINITY), ..config() }, "checkpoint_minutes"),
     ];
     for (cfg, field) in cases {
         match Trainer::new(tiny_model(1), pattern_samples(4, 8), cfg) {
