@@ -68,15 +68,49 @@ fn text_mode_prints_nll_and_perplexity() {
     assert!((ppl.ln() - mean).abs() < 1e-3, "{summary}");
 }
 
+/// `--text --window L --stride S` prints the trainer's sliding-window perplexity for the text.
+#[test]
+fn window_mode_prints_the_trainers_sliding_window_perplexity() {
+    use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, Tokenizer};
+    use rope_ext::rope_ext_train::eval::perplexity::{PerplexityConfig, sliding_window};
+    let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_window.txt");
+    std::fs::write(&text, "the sky is green. here we go again. the grass is blue, and back we go. ".repeat(3)).unwrap();
+    let model_dir = fixture("default");
+    let run = forward(&["--model", &model_dir, "--text", text.to_str().unwrap(), "--window", "16", "--stride", "5"]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("windows of 16 tokens, stride 5"), "{stderr}");
+    let stdout = String::from_utf8(run.stdout).unwrap();
+    let model = Llama::load(PathBuf::from(&model_dir).as_path(), &Backend::Cpu.device().unwrap()).unwrap();
+    let ids = Tokenizer::for_model(PathBuf::from(&model_dir).as_path())
+        .unwrap()
+        .encode(&std::fs::read_to_string(&text).unwrap())
+        .unwrap();
+    let cfg = PerplexityConfig { len: 16, stride: 5, ..PerplexityConfig::default() };
+    let p = sliding_window(&model, &[ids.clone()], &cfg, AttentionImpl::for_backend(Backend::Cpu)).unwrap();
+    assert!(p.windows > 3, "{p:?}");
+    let expect = format!(
+        "tokens {}  window 16  stride 5  windows {}  scored {}  perplexity {:.4} (mean over windows)  {:.4} (token-weighted)",
+        ids.len(),
+        p.windows,
+        p.tokens,
+        p.window_mean,
+        p.token_weighted
+    );
+    assert_eq!(stdout.trim(), expect);
+}
+
 #[test]
 fn bad_input_exits_nonzero_with_the_error() {
     let model = fixture("default");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["--model", "/nonexistent", "--tokens", "1", "--out", "/tmp/x"], "/nonexistent"),
         (&["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"], "not a token id"),
         (&["--model", &model, "--tokens", "1,500", "--out", "/tmp/x"], "outside the vocabulary"),
         (&["--model", &model, "--tokens", "1"], "either --tokens with --out, or --text"),
         (&["--model", &model, "--tokens", "1", "--out", "/tmp/x", "--backend", "quantum"], "unknown backend"),
+        (&["--model", &model, "--text", "/tmp/x", "--stride", "4"], "go with --window"),
+        (&["--model", &model, "--text", "/tmp/x", "--window", "eight"], "--window: `eight` is not a whole number"),
     ];
     for (args, message) in cases {
         let run = forward(args);
