@@ -87,7 +87,7 @@ fn window_mode_prints_the_trainers_sliding_window_perplexity() {
         .encode(&std::fs::read_to_string(&text).unwrap())
         .unwrap();
     let cfg = PerplexityConfig { len: 16, stride: 5, ..PerplexityConfig::default() };
-    let p = sliding_window(&model, &[ids.clone()], &cfg, AttentionImpl::for_backend(Backend::Cpu)).unwrap();
+    let p = sliding_window(&model, std::slice::from_ref(&ids), &cfg, AttentionImpl::for_backend(Backend::Cpu)).unwrap();
     assert!(p.windows > 3, "{p:?}");
     let expect = format!(
         "tokens {}  window 16  stride 5  windows {}  scored {}  perplexity {:.4} (mean over windows)  {:.4} (token-weighted)",
