@@ -8,8 +8,10 @@
 //! ```
 //!
 //! Lengths default to L, 2L, 4L, 8L (L = the model's `max_position_embeddings`). `config` is the
-//! model as configured; `pi`, `ntk` and `yarn` use factor `n/L` at each length `n`; `abf` sets the
-//! base to 500,000; `eabf` adds the logit scalar. The text (tokenized with `DIR/tokenizer.json`)
+//! model as configured; every other name is a method of the core's registry
+//! (`rope_ext_core::extension`: `pi`, `ntk`, `dynamic_ntk`, `yarn`, `abf`, `eabf`, `e2llm`, `base`)
+//! extending L by `n/L` at each length `n` (`abf` sets the base to 500,000; `eabf` adds the logit
+//! scalar). The text (tokenized with `DIR/tokenizer.json`)
 //! is repeated if it is shorter than the longest length. Writes `entropy.json`, `entropy.md` and
 //! `entropy.svg` to `--out` (default `results/entropy_probe`) and prints the table and a plain
 //! statement of whether the Figure 1 pattern appears.
@@ -18,11 +20,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rope_ext::rope_ext_core::methods::abf::Abf;
-use rope_ext::rope_ext_core::methods::eabf::EntropyAwareAbf;
-use rope_ext::rope_ext_core::methods::linear::Linear;
-use rope_ext::rope_ext_core::methods::ntk_aware::NtkAware;
-use rope_ext::rope_ext_core::methods::yarn::Yarn;
+use rope_ext::rope_ext_core::extension::extension;
 use rope_ext::rope_ext_core::{RopeConfig, RopeScaling};
 use rope_ext::rope_ext_model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama, Tokenizer};
 use rope_ext::rope_ext_train::report::{LinePlot, Scale, Table, fmt_f64, grid};
@@ -68,18 +66,14 @@ fn parse() -> Result<Args, String> {
     Ok(a)
 }
 
-/// The RoPE scaling of `method` for a context of `n` tokens on a model with window `l`.
+/// The RoPE scaling of `method` for a context of `n` tokens on a model with window `l`: the
+/// model's own (`config`) or the registry's ([`extension`]) at factor `max(n/l, 1)`.
 fn scaling(method: &str, configured: &RopeScaling, n: usize, l: usize) -> Result<RopeScaling, String> {
+    if method == "config" {
+        return Ok(configured.clone());
+    }
     let s = (n as f64 / l as f64).max(1.0);
-    Ok(match method {
-        "config" => configured.clone(),
-        "pi" => RopeScaling::Linear(Linear { factor: s }),
-        "ntk" => RopeScaling::NtkAware(NtkAware { factor: s }),
-        "yarn" => RopeScaling::Yarn(Yarn { original_max_position_embeddings: Some(l), ..Yarn::with_factor(s) }),
-        "abf" => RopeScaling::Abf(Abf::default()),
-        "eabf" => RopeScaling::EntropyAwareAbf(EntropyAwareAbf { context: Some(l), ..EntropyAwareAbf::default() }),
-        other => return Err(format!("unknown method `{other}` (config, pi, ntk, yarn, abf, eabf)")),
-    })
+    extension(method, l, s).map(|e| e.scaling).map_err(|e| format!("{e}, or config"))
 }
 
 fn run() -> Result<String, String> {

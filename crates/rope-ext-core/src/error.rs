@@ -112,6 +112,14 @@ pub enum RopeError {
         /// The unexpected key.
         key: String,
     },
+    /// A method name that [`crate::extension::extension`] does not know.
+    #[error("unknown method `{name}` (one of: {known})")]
+    UnknownMethod {
+        /// The name given.
+        name: String,
+        /// The names known.
+        known: String,
+    },
     /// The `rope_type` (or legacy `type`) names no known method.
     #[error("unknown rope_type `{rope_type}`")]
     UnknownRopeType {

@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod extension;
 pub mod frequencies;
 #[cfg(feature = "serde")]
 pub mod hf;

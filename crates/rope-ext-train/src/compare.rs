@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rope_ext_core::RopeScaling;
-use rope_ext_core::methods::dynamic_ntk::DynamicNtk;
 use rope_ext_model::burn::tensor::Device;
 use rope_ext_model::{AttentionImpl, Llama, Tokenizer};
 use serde::{Deserialize, Serialize};
@@ -296,20 +295,12 @@ fn prepare(cfg: &CompareConfig, device: &Device, on_event: &mut dyn FnMut(Event<
     })
 }
 
-/// The RoPE settings of a method at the comparison's scale, training-free or fine-tuned.
+/// The RoPE settings of a method at the comparison's scale, training-free or fine-tuned, of a method at the comparison's scale, from the core's registry
+/// ([`rope_ext_core::extension`]).
 fn method(name: &str, setup: &Setup) -> Result<(RopeScaling, Option<usize>), TrainError> {
-    let s = setup.factor;
-    if name == "dynamic_ntk" {
-        return Ok((RopeScaling::DynamicNtk(DynamicNtk { factor: s }), None));
-    }
-    if name == "base" {
-        return Ok((RopeScaling::Default, None));
-    }
-    recipes::extension_methods(setup.original, s)
-        .into_iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|(_, scaling, max_pos)| (scaling, max_pos))
-        .ok_or_else(|| TrainError::config("method", format!("unknown method `{name}`")))
+    let e = rope_ext_core::extension::extension(name, setup.original, setup.factor)
+        .map_err(|e| TrainError::config("method", e.to_string()))?;
+    Ok((e.scaling, e.max_position_embeddings))
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -21,10 +21,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rope_ext_core::methods::abf::PAPER_THETA;
-use rope_ext_core::methods::{
-    abf::Abf, e2llm::E2Llm, eabf::EntropyAwareAbf, linear::Linear, ntk_aware::NtkAware, yarn::Yarn,
-};
+use rope_ext_core::methods::e2llm::E2Llm;
 use rope_ext_core::{RopeConfig, RopeScaling};
 use rope_ext_model::burn::tensor::Device;
 use rope_ext_model::{Llama, LlamaConfig, Tokenizer};
@@ -394,38 +391,12 @@ pub mod recipes {
     pub fn e2llm(max_scale: u32) -> TrainConfig {
         TrainConfig { e2llm: Some(E2LlmTraining { max_scale, original: None }), ..hundred_samples() }
     }
-
-    /// The fine-tuned methods for extending a window `original` by `factor`: PI, NTK-aware,
-    /// YaRN, ABF and entropy-aware ABF at the paper's base 500,000, and E²-LLM (inference
-    /// scale `⌈n/L⌉`). Each with the `max_position_embeddings` its HF config should carry.
-    pub fn extension_methods(original: usize, factor: f64) -> Vec<(&'static str, RopeScaling, Option<usize>)> {
-        let target = (original as f64 * factor).round() as usize;
-        vec![
-            ("pi", RopeScaling::Linear(Linear { factor }), None),
-            ("ntk", RopeScaling::NtkAware(NtkAware { factor }), None),
-            (
-                "yarn",
-                RopeScaling::Yarn(Yarn { factor, original_max_position_embeddings: Some(original), ..Yarn::default() }),
-                Some(target),
-            ),
-            ("abf", RopeScaling::Abf(Abf { theta: PAPER_THETA }), Some(target)),
-            (
-                "eabf",
-                RopeScaling::EntropyAwareAbf(EntropyAwareAbf { context: Some(original), ..EntropyAwareAbf::default() }),
-                Some(target),
-            ),
-            (
-                "e2llm",
-                RopeScaling::E2Llm(E2Llm { original_max_position_embeddings: Some(original), scale: None }),
-                Some(target),
-            ),
-        ]
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rope_ext_core::methods::linear::Linear;
 
     fn samples(n: usize, len: usize) -> Vec<Sample> {
         (0..n).map(|i| Sample::text((0..len as u32).map(|t| t + i as u32).collect())).collect()
