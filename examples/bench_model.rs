@@ -11,9 +11,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::burn::tensor::Tensor;
-use rope_ext::rope_ext_model::model::to_host;
-use rope_ext::rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
+use rope_ext::model::burn::tensor::Tensor;
+use rope_ext::model::host::to_host;
+use rope_ext::model::{AttentionImpl, Backend, ForwardOptions, Llama};
 
 struct Args {
     model: PathBuf,

@@ -20,10 +20,10 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rope_ext::rope_ext_core::extension::extension;
-use rope_ext::rope_ext_core::{RopeConfig, RopeScaling};
-use rope_ext::rope_ext_model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama, Tokenizer};
-use rope_ext::rope_ext_train::report::{LinePlot, Scale, Table, fmt_f64, grid};
+use rope_ext::core::extension::extension;
+use rope_ext::core::{RopeConfig, RopeScaling};
+use rope_ext::model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama, Tokenizer};
+use rope_ext::train::report::{LinePlot, Scale, Table, fmt_f64, grid};
 use serde_json::json;
 
 struct Args {

@@ -17,9 +17,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::Backend;
-use rope_ext::rope_ext_train::compare::{self, CompareConfig, Event};
-use rope_ext::rope_ext_train::train::clock;
+use rope_ext::model::Backend;
+use rope_ext::train::compare::{self, CompareConfig, Event};
+use rope_ext::train::train::clock;
 
 struct Args {
     config: CompareConfig,
@@ -38,7 +38,7 @@ fn parse() -> Result<Args, String> {
         let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
         match flag.as_str() {
             "--config" => {
-                config = rope_ext_train::checkpoint::read_json(&PathBuf::from(&v)).map_err(|e| e.to_string())?
+                config = rope_ext::train::checkpoint::read_json(&PathBuf::from(&v)).map_err(|e| e.to_string())?
             }
             "--model" => model = Some(PathBuf::from(v)),
             "--export" => export = Some(PathBuf::from(v)),

@@ -22,10 +22,10 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rope_ext::rope_ext_model::model::to_host;
-use rope_ext::rope_ext_model::weights::write_tensors;
-use rope_ext::rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama, Tokenizer};
-use rope_ext::rope_ext_train::eval::perplexity::{self, DEFAULT_STRIDE, PerplexityConfig};
+use rope_ext::model::host::to_host;
+use rope_ext::model::weights::write_tensors;
+use rope_ext::model::{AttentionImpl, Backend, ForwardOptions, Llama, Tokenizer};
+use rope_ext::train::eval::perplexity::{self, DEFAULT_STRIDE, PerplexityConfig};
 
 const USAGE: &str = "usage: forward --model DIR (--tokens IDS --out FILE.safetensors | --text FILE [--window L [--stride S] [--bos ID]]) [--backend cpu|tch|wgpu]";
 

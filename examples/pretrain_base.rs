@@ -24,13 +24,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, LlamaConfig, Tokenizer};
-use rope_ext::rope_ext_train::checkpoint::CheckpointDir;
-use rope_ext::rope_ext_train::data::{self, END_OF_TEXT};
-use rope_ext::rope_ext_train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
-use rope_ext::rope_ext_train::schedule::{Decay, Schedule};
-use rope_ext::rope_ext_train::train::clock;
-use rope_ext::rope_ext_train::{TrainConfig, Trainer};
+use rope_ext::model::{AttentionImpl, Backend, Llama, LlamaConfig, Tokenizer};
+use rope_ext::train::checkpoint::CheckpointDir;
+use rope_ext::train::data::{self, END_OF_TEXT};
+use rope_ext::train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
+use rope_ext::train::schedule::{Decay, Schedule};
+use rope_ext::train::train::clock;
+use rope_ext::train::{TrainConfig, Trainer};
 
 /// The base model's window.
 const WINDOW: usize = 256;
@@ -136,7 +136,7 @@ fn model_config(vocab: usize) -> Result<LlamaConfig, String> {
 
 fn run() -> Result<(), String> {
     let a = parse()?;
-    let err = |e: rope_ext_train::TrainError| e.to_string();
+    let err = |e: rope_ext::train::TrainError| e.to_string();
     eprintln!("reading {}", a.corpus.display());
     let train_docs = data::read_corpus(&a.corpus.join("train.jsonl.gz")).map_err(err)?;
     let valid_docs = data::read_corpus(&a.corpus.join("valid.jsonl.gz")).map_err(err)?;

@@ -13,7 +13,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use rope_ext::rope_ext_core::hf::read_config_str;
+use rope_ext::core::hf::read_config_str;
 use serde_json::json;
 
 struct Args {

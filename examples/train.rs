@@ -19,9 +19,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::rope_ext_model::Backend;
-use rope_ext::rope_ext_train::run::{self, RunConfig, RunEvent};
-use rope_ext::rope_ext_train::train::clock;
+use rope_ext::model::Backend;
+use rope_ext::train::run::{self, RunConfig, RunEvent};
+use rope_ext::train::train::clock;
 
 struct Args {
     config: PathBuf,

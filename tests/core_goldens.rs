@@ -8,7 +8,7 @@
 
 use std::path::Path;
 
-use rope_ext::rope_ext_core::{RopeRuntime, hf};
+use rope_ext::core::{RopeRuntime, hf};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -71,8 +71,8 @@ fn text_mode_prints_nll_and_perplexity() {
 /// `--text --window L --stride S` prints the trainer's sliding-window perplexity for the text.
 #[test]
 fn window_mode_prints_the_trainers_sliding_window_perplexity() {
-    use rope_ext::rope_ext_model::{AttentionImpl, Backend, Llama, Tokenizer};
-    use rope_ext::rope_ext_train::eval::perplexity::{PerplexityConfig, sliding_window};
+    use rope_ext::model::{AttentionImpl, Backend, Llama, Tokenizer};
+    use rope_ext::train::eval::perplexity::{PerplexityConfig, sliding_window};
     let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_window.txt");
     std::fs::write(&text, "the sky is green. here we go again. the grass is blue, and back we go. ".repeat(3)).unwrap();
     let model_dir = fixture("default");

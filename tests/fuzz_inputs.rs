@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use rope_ext::rope_ext_model::{Backend, Llama, LlamaConfig};
+use rope_ext::model::{Backend, Llama, LlamaConfig};
 use serde_json::{Map, Value};
 
 /// Cases per target in a plain `cargo test`.

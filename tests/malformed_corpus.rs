@@ -11,7 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use rope_ext::rope_ext_model::{Backend, Llama, LlamaConfig, Tokenizer};
+use rope_ext::model::{Backend, Llama, LlamaConfig, Tokenizer};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]

@@ -8,19 +8,19 @@
 
 use std::path::{Path, PathBuf};
 
-use rope_ext::rope_ext_model::{Backend, Llama, LlamaConfig};
-use rope_ext::rope_ext_train::compare::{self, CompareConfig, Kind};
-use rope_ext::rope_ext_train::data::{self, END_OF_TEXT};
-use rope_ext::rope_ext_train::eval::PasskeyConfig;
-use rope_ext::rope_ext_train::schedule::{Decay, Schedule};
-use rope_ext::rope_ext_train::{TrainConfig, Trainer};
+use rope_ext::model::{Backend, Llama, LlamaConfig};
+use rope_ext::train::compare::{self, CompareConfig, Kind};
+use rope_ext::train::data::{self, END_OF_TEXT};
+use rope_ext::train::eval::PasskeyConfig;
+use rope_ext::train::schedule::{Decay, Schedule};
+use rope_ext::train::{TrainConfig, Trainer};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).into()
 }
 
 /// A tiny base model directory: tokenizer, config, weights after a few training steps.
-fn toy_base(dir: &Path, device: &rope_ext::rope_ext_model::burn::tensor::Device) -> PathBuf {
+fn toy_base(dir: &Path, device: &rope_ext::model::burn::tensor::Device) -> PathBuf {
     let docs = data::read_corpus(&root().join("data/corpus/valid.jsonl.gz")).unwrap();
     let texts: Vec<&str> = docs.iter().map(|d| &d.text[..d.text.len().min(20_000)]).collect();
     let model_dir = dir.join("base");
@@ -125,10 +125,10 @@ fn the_whole_pipeline_runs_at_toy_size() {
 /// from the first run's exported model.
 #[test]
 fn progressive_extension_is_a_sequence_of_runs() {
-    use rope_ext::rope_ext_core::RopeScaling;
-    use rope_ext::rope_ext_core::methods::{linear::Linear, yarn::Yarn};
-    use rope_ext::rope_ext_model::model::to_host;
-    use rope_ext::rope_ext_train::run::{self, DataConfig, DataFormat, RunConfig, RunEvent};
+    use rope_ext::core::RopeScaling;
+    use rope_ext::core::methods::{linear::Linear, yarn::Yarn};
+    use rope_ext::model::host::to_host;
+    use rope_ext::train::run::{self, DataConfig, DataFormat, RunConfig, RunEvent};
 
     let dir = std::env::temp_dir().join(format!("rope-ext-progressive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use rope_ext::rope_ext_core::hf::read_config_str;
+use rope_ext::core::hf::read_config_str;
 use serde_json::Value;
 
 /// `cargo test` builds the examples beside the test binaries: target/<profile>/examples.

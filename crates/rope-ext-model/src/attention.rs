@@ -21,7 +21,8 @@ use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 use rope_ext_entropy::EntropyCollector;
 
-use crate::recompute::{Tiling, causal_attention};
+use crate::recompute::causal_attention;
+use crate::tiling::Tiling;
 
 /// Which attention implementation runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -236,7 +237,7 @@ fn chunked(call: AttentionCall<'_>, query_block: usize, key_chunk: usize) -> Ten
 fn record(hook: &mut EntropyHook, layer: usize, position0: usize, l: Tensor<4>, w: Tensor<4>) {
     let [b, h, n, _] = l.dims();
     let entropy = l.clone().log() - w / l;
-    let values = crate::model::to_host(entropy);
+    let values = crate::host::to_host(entropy);
     for bi in 0..b {
         for hi in 0..h {
             for i in 0..n {

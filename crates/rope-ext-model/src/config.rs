@@ -150,16 +150,6 @@ impl LlamaConfig {
         Self::from_json(&value)
     }
 
-    /// The config of the model at `path` ([`crate::Llama::load`]'s argument): a directory's
-    /// `config.json`, or a `.gguf` file's metadata.
-    pub fn for_model(path: &Path) -> Result<Self, ModelError> {
-        if crate::gguf::is_gguf(path) {
-            crate::gguf::Gguf::read(path)?.config(path)
-        } else {
-            Self::from_file(&path.join("config.json"))
-        }
-    }
-
     /// Reads a parsed `config.json`.
     pub fn from_json(value: &Value) -> Result<Self, ModelError> {
         let raw = value

@@ -14,7 +14,7 @@ use burn::backend::flex::FlexTensor;
 use burn::backend::{DType, TensorData, TensorMetadata};
 use rayon::prelude::*;
 
-use crate::recompute::Tiling;
+use crate::tiling::Tiling;
 
 /// Shifted scores below which `e^(s − m)` is taken as 0 (`e^−87` ≈ 1.6e-38, just above the
 /// smallest normal f32, 1.2e-38), which also covers the `−∞` of masked keys.

@@ -16,7 +16,8 @@ use rope_ext_core::RopeRuntime;
 
 use crate::attention::AttentionImpl;
 use crate::error::ModelError;
-use crate::model::{ForwardOptions, KvCache, Llama, to_host};
+use crate::host::to_host;
+use crate::model::{ForwardOptions, KvCache, Llama};
 use crate::rotary::Positions;
 
 /// How the next token is chosen.

@@ -39,7 +39,7 @@ use serde_json::{Map, Value, json};
 
 use crate::config::LlamaConfig;
 use crate::error::ModelError;
-use crate::weights::HostTensor;
+use crate::host::HostTensor;
 
 /// The architectures this loader reads.
 pub const SUPPORTED_ARCHITECTURES: [&str; 1] = ["llama"];

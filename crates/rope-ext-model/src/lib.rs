@@ -30,9 +30,11 @@ mod flex_attention;
 pub mod generate;
 pub mod gguf;
 pub mod head;
+pub mod host;
 pub mod model;
 pub mod recompute;
 pub mod rotary;
+pub mod tiling;
 pub mod tokenizer;
 pub mod weights;
 

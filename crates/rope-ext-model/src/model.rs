@@ -17,6 +17,7 @@ use crate::attention::{AttentionCall, AttentionImpl, EntropyHook, attend};
 use crate::config::{Activation, LayerRope, LlamaConfig};
 use crate::error::ModelError;
 use crate::head;
+use crate::host::to_host;
 use crate::rotary::{self, Positions, RotaryTables};
 
 /// One decoder layer's attention.
@@ -408,12 +409,4 @@ fn repeat_kv(x: Tensor<4>, g: usize) -> Tensor<4> {
 /// Wraps a tensor as a parameter.
 pub(crate) fn param<const D: usize>(t: Tensor<D>) -> Param<Tensor<D>> {
     Param::from_tensor(t)
-}
-
-/// A float tensor's values on the host, as f32.
-///
-/// # Panics
-/// Only if the backend cannot read back a float tensor as f32, which no burn backend does.
-pub fn to_host<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().convert::<f32>().try_to_vec::<f32>().expect("float tensors read back as f32")
 }

@@ -40,38 +40,7 @@ use burn::backend::tensor::FloatTensor;
 use burn::backend::{Autodiff, Backend, Dispatch, Slice, TensorData, TensorMetadata, backend_extension};
 use burn::tensor::Tensor;
 
-/// Block sizes and placement of one causal attention call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tiling {
-    /// Queries per block.
-    pub query_block: usize,
-    /// Keys per chunk.
-    pub key_chunk: usize,
-    /// Position of query 0 among the keys (`n_k − n_q` with cached keys).
-    pub offset: usize,
-    /// Sliding window `W`: keys more than `W − 1` positions behind a query are masked; `None`
-    /// for plain causal attention.
-    pub window: Option<usize>,
-}
-
-impl Tiling {
-    /// The first key query row `i` sees: `offset + i + 1 − W` (0 without a window).
-    pub fn first_key(&self, i: usize) -> usize {
-        self.window.map_or(0, |w| (self.offset + i + 1).saturating_sub(w))
-    }
-
-    /// One past the last query row that sees key `j`: `j − offset + W` (all rows without a
-    /// window), at most `n_q`.
-    pub fn query_end(&self, j: usize, nq: usize) -> usize {
-        self.window.map_or(nq, |w| j.saturating_add(w).saturating_sub(self.offset).min(nq))
-    }
-
-    /// Whether some query row in `rows` does not see some key in `keys`: a key in a row's
-    /// future, or behind the last row's window.
-    pub fn needs_mask(&self, rows: Range<usize>, keys: Range<usize>) -> bool {
-        keys.end > self.offset + rows.start + 1 || keys.start < self.first_key(rows.end - 1)
-    }
-}
+use crate::tiling::Tiling;
 
 /// The backend operation: causal `softmax(s·QKᵀ)V` over `[b, h, n, d]` tensors, tiled by
 /// [`Tiling`], differentiable through [`Autodiff`] with the recomputing backward above.

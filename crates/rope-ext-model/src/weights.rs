@@ -19,16 +19,11 @@ use serde_json::Value;
 
 use crate::config::{LayerRope, LlamaConfig};
 use crate::error::ModelError;
-use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param, to_host};
+use crate::host::{HostTensor, to_host};
+use crate::model::{Attention, DecoderLayer, Llama, LlamaWeights, Mlp, param};
 
 /// transformers' default `initializer_range`.
 pub const DEFAULT_INITIALIZER_RANGE: f64 = 0.02;
-
-/// A host-side f32 tensor read from a checkpoint.
-pub(crate) struct HostTensor {
-    pub(crate) shape: Vec<usize>,
-    pub(crate) data: Vec<f32>,
-}
 
 /// Every tensor of a checkpoint, by HF name.
 struct Checkpoint {
@@ -521,4 +516,16 @@ fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
     f.write_all(bytes).map_err(io)?;
     f.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
+}
+
+impl LlamaConfig {
+    /// The config of the model at `path` ([`Llama::load`]'s argument): a directory's
+    /// `config.json`, or a `.gguf` file's metadata.
+    pub fn for_model(path: &Path) -> Result<Self, ModelError> {
+        if crate::gguf::is_gguf(path) {
+            crate::gguf::Gguf::read(path)?.config(path)
+        } else {
+            Self::from_file(&path.join("config.json"))
+        }
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{Backend, ForwardOptions, Llama, ModelError};
 use safetensors::SafeTensors;
 use safetensors::tensor::TensorView;

@@ -87,7 +87,7 @@ fn uniform_attention_reports_the_entropy_crates_value() {
 fn hook_equals_the_entropy_crate_on_host_logits() {
     use burn::tensor::Tensor;
     use rope_ext_entropy::{RowMask, masked_entropy};
-    use rope_ext_model::model::to_host;
+    use rope_ext_model::host::to_host;
     use rope_ext_model::rotary::{self, Positions, RotaryTables};
 
     let m = model("default");

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama, Sampling};
 
 fn load(variant: &str) -> Llama {

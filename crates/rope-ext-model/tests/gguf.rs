@@ -11,7 +11,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::compare;
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{Backend, ForwardOptions, Llama, ModelError, Tokenizer};
 use safetensors::SafeTensors;
 

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use burn::module::Param;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
 
 const N: usize = 41;

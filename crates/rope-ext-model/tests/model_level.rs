@@ -25,7 +25,7 @@ use common::{compare, max_diff};
 
 use rope_ext_core::methods::eabf::EabfLayerRule;
 use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling};
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama, LlamaConfig};
 
 fn fixture(name: &str) -> PathBuf {

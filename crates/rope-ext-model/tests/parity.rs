@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use common::{compare, reference};
 
-use rope_ext_model::model::to_host;
+use rope_ext_model::host::to_host;
 use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
 
 const VARIANTS: [&str; 10] = [

@@ -8,8 +8,9 @@
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Distribution, Tensor};
 use rope_ext_model::Backend;
-use rope_ext_model::model::to_host;
-use rope_ext_model::recompute::{Tiling, causal_attention};
+use rope_ext_model::host::to_host;
+use rope_ext_model::recompute::causal_attention;
+use rope_ext_model::tiling::Tiling;
 
 /// Query `i` (key position `offset + i`) sees keys `j` with `offset + i − W < j ≤ offset + i`,
 /// the mask written out element by element.

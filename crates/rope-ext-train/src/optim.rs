@@ -22,7 +22,8 @@ use std::path::Path;
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::tensor::{Gradients, Tensor, TensorData};
 use rope_ext_model::burn;
-use rope_ext_model::model::{LlamaWeights, to_host};
+use rope_ext_model::host::to_host;
+use rope_ext_model::model::LlamaWeights;
 use serde::{Deserialize, Serialize};
 
 use crate::error::TrainError;

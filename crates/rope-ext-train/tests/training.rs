@@ -96,14 +96,14 @@ fn an_e2llm_step_feeds_the_sampled_positions_and_reports_their_loss() {
                     .sum()
             };
             let at = Positions::PerSample(vec![row.clone()]);
-            augmented += nll(rope_ext_model::model::to_host(model.forward_with(
+            augmented += nll(rope_ext_model::host::to_host(model.forward_with(
                 tokens.clone(),
                 &at,
                 &freqs,
                 None,
                 ForwardOptions::default(),
             )));
-            plain += nll(rope_ext_model::model::to_host(model.forward(tokens, ForwardOptions::default())));
+            plain += nll(rope_ext_model::host::to_host(model.forward(tokens, ForwardOptions::default())));
         }
     }
     assert!(scales.iter().any(|&g| g > 1.0), "some sample is interpolated: {scales:?}");
