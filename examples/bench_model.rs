@@ -13,13 +13,13 @@ use std::time::Instant;
 
 use rope_ext::model::burn::tensor::Tensor;
 use rope_ext::model::host::to_host;
-use rope_ext::model::{AttentionImpl, Backend, ForwardOptions, Llama};
+use rope_ext::model::{AttentionImpl, BackendKind, ForwardOptions, Llama};
 
 struct Args {
     model: PathBuf,
     len: usize,
     train: bool,
-    backend: Backend,
+    backend: BackendKind,
     attention: AttentionImpl,
     repeats: usize,
     checkpointing: bool,
@@ -31,7 +31,7 @@ fn parse() -> Result<Args, String> {
         model: PathBuf::new(),
         len: 512,
         train: false,
-        backend: Backend::Cpu,
+        backend: BackendKind::Cpu,
         attention: AttentionImpl::default(),
         repeats: 3,
         checkpointing: false,

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 
 use rope_ext::core::extension::extension;
 use rope_ext::core::{RopeConfig, RopeScaling};
-use rope_ext::model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama, Tokenizer};
+use rope_ext::model::{AttentionImpl, BackendKind, EntropyHook, ForwardOptions, Llama, Tokenizer};
 use rope_ext::train::report::{LinePlot, Scale, Table, fmt_f64, grid};
 use serde_json::json;
 
@@ -32,7 +32,7 @@ struct Args {
     lengths: Option<Vec<usize>>,
     methods: Vec<String>,
     out: PathBuf,
-    backend: Backend,
+    backend: BackendKind,
 }
 
 fn parse() -> Result<Args, String> {
@@ -43,7 +43,7 @@ fn parse() -> Result<Args, String> {
         lengths: None,
         methods: ["config", "pi", "ntk", "yarn", "abf", "eabf"].map(String::from).to_vec(),
         out: PathBuf::from("results/entropy_probe"),
-        backend: Backend::Cpu,
+        backend: BackendKind::Cpu,
     };
     while let Some(arg) = it.next() {
         let v = it.next().ok_or(format!("{arg} needs a value"))?;

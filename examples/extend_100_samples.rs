@@ -17,14 +17,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::model::Backend;
+use rope_ext::model::BackendKind;
 use rope_ext::train::compare::{self, CompareConfig, Event};
 use rope_ext::train::train::clock;
 
 struct Args {
     config: CompareConfig,
     out: PathBuf,
-    backend: Backend,
+    backend: BackendKind,
 }
 
 fn parse() -> Result<Args, String> {
@@ -32,7 +32,7 @@ fn parse() -> Result<Args, String> {
     let mut model = None;
     let mut export = None;
     let mut out: PathBuf = "results/extend_100_samples".into();
-    let mut backend = Backend::Cpu;
+    let mut backend = BackendKind::Cpu;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;

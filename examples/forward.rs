@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use rope_ext::model::host::to_host;
 use rope_ext::model::weights::write_tensors;
-use rope_ext::model::{AttentionImpl, Backend, ForwardOptions, Llama, Tokenizer};
+use rope_ext::model::{AttentionImpl, BackendKind, ForwardOptions, Llama, Tokenizer};
 use rope_ext::train::eval::perplexity::{self, DEFAULT_STRIDE, PerplexityConfig};
 
 const USAGE: &str = "usage: forward --model DIR (--tokens IDS --out FILE.safetensors | --text FILE [--window L [--stride S] [--bos ID]]) [--backend cpu|tch|wgpu]";
@@ -35,12 +35,12 @@ struct Args {
     out: Option<PathBuf>,
     text: Option<PathBuf>,
     window: Option<PerplexityConfig>,
-    backend: Backend,
+    backend: BackendKind,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let (mut model, mut tokens, mut out, mut text, mut backend) = (None, None, None, None, Backend::Cpu);
+    let (mut model, mut tokens, mut out, mut text, mut backend) = (None, None, None, None, BackendKind::Cpu);
     let (mut window, mut stride, mut bos) = (None, None, None);
     let number = |flag: &str, v: String| v.parse::<usize>().map_err(|_| format!("{flag}: `{v}` is not a whole number"));
     while let Some(arg) = it.next() {

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::model::{AttentionImpl, Backend, Llama, LlamaConfig, Tokenizer};
+use rope_ext::model::{AttentionImpl, BackendKind, Llama, LlamaConfig, Tokenizer};
 use rope_ext::train::checkpoint::CheckpointDir;
 use rope_ext::train::data::{self, END_OF_TEXT};
 use rope_ext::train::eval::{PasskeyConfig, PerplexityConfig, passkey, perplexity};
@@ -44,7 +44,7 @@ struct Args {
     vocab: usize,
     passkey_fraction: f64,
     seed: u64,
-    backend: Backend,
+    backend: BackendKind,
     init: Option<PathBuf>,
     text_windows: Option<usize>,
     phase: String,
@@ -66,7 +66,7 @@ fn parse() -> Result<Args, String> {
         vocab: 2048,
         passkey_fraction: 0.25,
         seed: 0,
-        backend: Backend::Cpu,
+        backend: BackendKind::Cpu,
         init: None,
         text_windows: None,
         phase: "pretrain".into(),

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::model::Backend;
+use rope_ext::model::BackendKind;
 use rope_ext::train::run::{self, RunConfig, RunEvent};
 use rope_ext::train::train::clock;
 
@@ -27,12 +27,12 @@ struct Args {
     config: PathBuf,
     out: PathBuf,
     max_steps: Option<u64>,
-    backend: Backend,
+    backend: BackendKind,
 }
 
 fn parse() -> Result<Args, String> {
     let mut it = std::env::args().skip(1);
-    let (mut config, mut out, mut max_steps, mut backend) = (None, None, None, Backend::Cpu);
+    let (mut config, mut out, mut max_steps, mut backend) = (None, None, None, BackendKind::Cpu);
     while let Some(arg) = it.next() {
         let v = it.next().ok_or(format!("{arg} needs a value"))?;
         match arg.as_str() {

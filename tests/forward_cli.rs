@@ -71,7 +71,7 @@ fn text_mode_prints_nll_and_perplexity() {
 /// `--text --window L --stride S` prints the trainer's sliding-window perplexity for the text.
 #[test]
 fn window_mode_prints_the_trainers_sliding_window_perplexity() {
-    use rope_ext::model::{AttentionImpl, Backend, Llama, Tokenizer};
+    use rope_ext::model::{AttentionImpl, BackendKind, Llama, Tokenizer};
     use rope_ext::train::eval::perplexity::{PerplexityConfig, sliding_window};
     let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_window.txt");
     std::fs::write(&text, "the sky is green. here we go again. the grass is blue, and back we go. ".repeat(3)).unwrap();
@@ -81,13 +81,14 @@ fn window_mode_prints_the_trainers_sliding_window_perplexity() {
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("windows of 16 tokens, stride 5"), "{stderr}");
     let stdout = String::from_utf8(run.stdout).unwrap();
-    let model = Llama::load(PathBuf::from(&model_dir).as_path(), &Backend::Cpu.device().unwrap()).unwrap();
+    let model = Llama::load(PathBuf::from(&model_dir).as_path(), &BackendKind::Cpu.device().unwrap()).unwrap();
     let ids = Tokenizer::for_model(PathBuf::from(&model_dir).as_path())
         .unwrap()
         .encode(&std::fs::read_to_string(&text).unwrap())
         .unwrap();
     let cfg = PerplexityConfig { len: 16, stride: 5, ..PerplexityConfig::default() };
-    let p = sliding_window(&model, std::slice::from_ref(&ids), &cfg, AttentionImpl::for_backend(Backend::Cpu)).unwrap();
+    let p =
+        sliding_window(&model, std::slice::from_ref(&ids), &cfg, AttentionImpl::for_backend(BackendKind::Cpu)).unwrap();
     assert!(p.windows > 3, "{p:?}");
     let expect = format!(
         "tokens {}  window 16  stride 5  windows {}  scored {}  perplexity {:.4} (mean over windows)  {:.4} (token-weighted)",

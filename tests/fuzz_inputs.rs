@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use rope_ext::model::{Backend, Llama, LlamaConfig};
+use rope_ext::model::{BackendKind, Llama, LlamaConfig};
 use serde_json::{Map, Value};
 
 /// Cases per target in a plain `cargo test`.
@@ -302,7 +302,7 @@ fn weight_loader_never_panics_on_damaged_checkpoints() {
     let tiny = root().join("tests/fixtures/tiny-llama/default");
     let config = std::fs::read(tiny.join("config.json")).unwrap();
     let weights = std::fs::read(tiny.join("model.safetensors")).unwrap();
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     Llama::load(&tiny, &device).expect("the undamaged checkpoint loads");
     let dir = scratch("weights");
     std::fs::write(dir.join("config.json"), &config).unwrap();

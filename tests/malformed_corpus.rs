@@ -11,7 +11,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-use rope_ext::model::{Backend, Llama, LlamaConfig, Tokenizer};
+use rope_ext::model::{BackendKind, Llama, LlamaConfig, Tokenizer};
 use serde::Deserialize;
 
 #[derive(Debug, Deserialize)]
@@ -103,7 +103,7 @@ fn payload_text(payload: &(dyn std::any::Any + Send)) -> String {
 #[test]
 fn every_malformed_input_gives_a_typed_error_naming_what_is_wrong() {
     let cases = manifest();
-    let device = Backend::for_tests().device().expect("a compiled backend");
+    let device = BackendKind::for_tests().device().expect("a compiled backend");
     let root = corpus();
     let mut failures = Vec::new();
     for case in &cases {

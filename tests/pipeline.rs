@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use rope_ext::model::{Backend, Llama, LlamaConfig};
+use rope_ext::model::{BackendKind, Llama, LlamaConfig};
 use rope_ext::train::compare::{self, CompareConfig, Kind};
 use rope_ext::train::data::{self, END_OF_TEXT};
 use rope_ext::train::eval::PasskeyConfig;
@@ -53,7 +53,7 @@ fn toy_base(dir: &Path, device: &rope_ext::model::burn::tensor::Device) -> PathB
 fn the_whole_pipeline_runs_at_toy_size() {
     let dir = std::env::temp_dir().join(format!("rope-ext-pipeline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     let model = toy_base(&dir, &device);
     let mut cfg = CompareConfig {
         model,
@@ -132,7 +132,7 @@ fn progressive_extension_is_a_sequence_of_runs() {
 
     let dir = std::env::temp_dir().join(format!("rope-ext-progressive-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     let base = toy_base(&dir, &device);
     let first = RunConfig {
         name: "pi-512".into(),

@@ -56,10 +56,10 @@ impl AttentionImpl {
     /// The faster path on `backend`, as measured on the 30M benchmark model at 2,048 tokens:
     /// chunked on flex (623 tokens/s vs 508 fused), fused on libtorch (1,810 vs 1,579, SDPA's
     /// flash kernel) and wgpu.
-    pub fn for_backend(backend: crate::Backend) -> Self {
+    pub fn for_backend(backend: crate::BackendKind) -> Self {
         match backend {
-            crate::Backend::Cpu => AttentionImpl::CHUNKED,
-            crate::Backend::Tch | crate::Backend::TchCuda(_) | crate::Backend::Wgpu => AttentionImpl::Fused,
+            crate::BackendKind::Cpu => AttentionImpl::CHUNKED,
+            crate::BackendKind::Tch | crate::BackendKind::TchCuda(_) | crate::BackendKind::Wgpu => AttentionImpl::Fused,
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::error::ModelError;
 
 /// A compute backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Backend {
+pub enum BackendKind {
     /// burn's pure-Rust CPU backend (`flex`), the default.
     #[default]
     Cpu,
@@ -23,42 +23,46 @@ pub enum Backend {
     Wgpu,
 }
 
-impl Backend {
+impl BackendKind {
     /// The name used on command lines and in feature flags.
     pub fn name(self) -> &'static str {
         match self {
-            Backend::Cpu => "cpu",
-            Backend::Tch => "tch",
-            Backend::TchCuda(_) => "tch-cuda",
-            Backend::Wgpu => "wgpu",
+            BackendKind::Cpu => "cpu",
+            BackendKind::Tch => "tch",
+            BackendKind::TchCuda(_) => "tch-cuda",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 
-    /// The backend tests run on: `ROPE_EXT_BACKEND` (`cpu`, `tch`, `wgpu`) if set, else the
+    /// The backend tests run on (feature `test-support`): `ROPE_EXT_BACKEND` (`cpu`, `tch`, `wgpu`) if set, else the
     /// first compiled of cpu, tch, wgpu.
     ///
     /// # Panics
     /// If `ROPE_EXT_BACKEND` names no backend (a misconfigured test run).
-    pub fn for_tests() -> Backend {
+    #[cfg(feature = "test-support")]
+    pub fn for_tests() -> BackendKind {
         if let Ok(name) = std::env::var("ROPE_EXT_BACKEND") {
             return name.parse().unwrap_or_else(|e| panic!("ROPE_EXT_BACKEND: {e}"));
         }
-        [Backend::Cpu, Backend::Tch, Backend::Wgpu].into_iter().find(|b| b.device().is_ok()).unwrap_or(Backend::Cpu)
+        [BackendKind::Cpu, BackendKind::Tch, BackendKind::Wgpu]
+            .into_iter()
+            .find(|b| b.device().is_ok())
+            .unwrap_or(BackendKind::Cpu)
     }
 
     /// The device of this backend.
     pub fn device(self) -> Result<Device, ModelError> {
         match self {
             #[cfg(feature = "flex")]
-            Backend::Cpu => Ok(Device::flex()),
+            BackendKind::Cpu => Ok(Device::flex()),
             #[cfg(feature = "tch")]
             #[allow(deprecated)]
-            Backend::Tch => Ok(Device::libtorch()),
+            BackendKind::Tch => Ok(Device::libtorch()),
             #[cfg(feature = "tch")]
             #[allow(deprecated)]
-            Backend::TchCuda(n) => Ok(Device::libtorch_cuda(n)),
+            BackendKind::TchCuda(n) => Ok(Device::libtorch_cuda(n)),
             #[cfg(feature = "wgpu")]
-            Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            BackendKind::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[allow(unreachable_patterns)]
             other => Err(ModelError::BackendNotCompiled(other.feature())),
         }
@@ -67,34 +71,34 @@ impl Backend {
     /// The cargo feature that compiles this backend.
     pub fn feature(self) -> &'static str {
         match self {
-            Backend::Cpu => "flex",
-            Backend::Tch | Backend::TchCuda(_) => "tch",
-            Backend::Wgpu => "wgpu",
+            BackendKind::Cpu => "flex",
+            BackendKind::Tch | BackendKind::TchCuda(_) => "tch",
+            BackendKind::Wgpu => "wgpu",
         }
     }
 }
 
-impl fmt::Display for Backend {
+impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Backend::TchCuda(n) => write!(f, "tch-cuda:{n}"),
+            BackendKind::TchCuda(n) => write!(f, "tch-cuda:{n}"),
             other => f.write_str(other.name()),
         }
     }
 }
 
-impl FromStr for Backend {
+impl FromStr for BackendKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "cpu" | "flex" => Ok(Backend::Cpu),
-            "tch" | "libtorch" => Ok(Backend::Tch),
-            "tch-cuda" => Ok(Backend::TchCuda(0)),
+            "cpu" | "flex" => Ok(BackendKind::Cpu),
+            "tch" | "libtorch" => Ok(BackendKind::Tch),
+            "tch-cuda" => Ok(BackendKind::TchCuda(0)),
             s if s.starts_with("tch-cuda:") => {
-                s["tch-cuda:".len()..].parse().map(Backend::TchCuda).map_err(|_| format!("bad CUDA index in `{s}`"))
+                s["tch-cuda:".len()..].parse().map(BackendKind::TchCuda).map_err(|_| format!("bad CUDA index in `{s}`"))
             }
-            "wgpu" => Ok(Backend::Wgpu),
+            "wgpu" => Ok(BackendKind::Wgpu),
             other => Err(format!("unknown backend `{other}` (expected cpu, tch or wgpu)")),
         }
     }

@@ -15,7 +15,7 @@
 //! - [`Llama::token_nlls`] / [`Llama::next_token_loss`]: the output head and its
 //!   cross-entropy over blocks of positions ([`head`]), so no `[tokens × vocab]` logits are
 //!   held in evaluation or training;
-//! - [`Backend`]: flex (default), libtorch (`tch`) or wgpu, by feature.
+//! - [`BackendKind`]: flex (default), libtorch (`tch`) or wgpu, by feature.
 
 #![deny(missing_docs)]
 
@@ -39,7 +39,7 @@ pub mod tokenizer;
 pub mod weights;
 
 pub use attention::{AttentionImpl, EntropyHook};
-pub use backend::Backend;
+pub use backend::BackendKind;
 pub use config::LlamaConfig;
 pub use error::ModelError;
 pub use generate::{Generation, Sampling};

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use rope_ext_model::host::to_host;
-use rope_ext_model::{Backend, ForwardOptions, Llama, ModelError};
+use rope_ext_model::{BackendKind, ForwardOptions, Llama, ModelError};
 use safetensors::SafeTensors;
 use safetensors::tensor::TensorView;
 use serde_json::Value;
@@ -61,7 +61,7 @@ fn edit_tensors(
 }
 
 fn load(dir: &Path) -> Result<Llama, ModelError> {
-    Llama::load(dir, &Backend::for_tests().device().unwrap())
+    Llama::load(dir, &BackendKind::for_tests().device().unwrap())
 }
 
 #[test]

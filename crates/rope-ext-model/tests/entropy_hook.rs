@@ -4,11 +4,11 @@
 
 use std::path::PathBuf;
 
-use rope_ext_model::{AttentionImpl, Backend, EntropyHook, ForwardOptions, Llama};
+use rope_ext_model::{AttentionImpl, BackendKind, EntropyHook, ForwardOptions, Llama};
 
 fn model(variant: &str) -> Llama {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama").join(variant);
-    Llama::load(&dir, &Backend::for_tests().device().unwrap()).unwrap()
+    Llama::load(&dir, &BackendKind::for_tests().device().unwrap()).unwrap()
 }
 
 fn collect(m: &Llama, ids: &[u32], attention: AttentionImpl) -> rope_ext_entropy::EntropyReport {
@@ -48,7 +48,7 @@ fn chunked_and_reference_report_the_same_entropies() {
 #[test]
 fn with_a_sliding_window_chunked_and_reference_agree() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level/mistral_sliding");
-    let m = Llama::load(&dir, &Backend::for_tests().device().unwrap()).unwrap();
+    let m = Llama::load(&dir, &BackendKind::for_tests().device().unwrap()).unwrap();
     let ids: Vec<u32> = (0..300u32).map(|i| 3 + (i * 31) % 90).collect();
     let a = collect(&m, &ids, AttentionImpl::Reference);
     let b = collect(&m, &ids, AttentionImpl::Chunked { query_block: 37, key_chunk: 29 });

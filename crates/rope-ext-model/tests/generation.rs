@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use rope_ext_model::host::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama, Sampling};
+use rope_ext_model::{AttentionImpl, BackendKind, ForwardOptions, Generation, Llama, Sampling};
 
 fn load(variant: &str) -> Llama {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama").join(variant);
-    Llama::load(&dir, &Backend::for_tests().device().unwrap()).unwrap()
+    Llama::load(&dir, &BackendKind::for_tests().device().unwrap()).unwrap()
 }
 
 fn tokens(n: usize) -> Vec<u32> {

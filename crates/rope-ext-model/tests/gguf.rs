@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use common::compare;
 use rope_ext_model::host::to_host;
-use rope_ext_model::{Backend, ForwardOptions, Llama, ModelError, Tokenizer};
+use rope_ext_model::{BackendKind, ForwardOptions, Llama, ModelError, Tokenizer};
 use safetensors::SafeTensors;
 
 fn fixtures() -> PathBuf {
@@ -20,7 +20,7 @@ fn fixtures() -> PathBuf {
 }
 
 fn load(path: &Path) -> Result<Llama, ModelError> {
-    Llama::load(path, &Backend::for_tests().device().unwrap())
+    Llama::load(path, &BackendKind::for_tests().device().unwrap())
 }
 
 fn logits(model: &Llama, ids: &[u32]) -> Vec<f32> {

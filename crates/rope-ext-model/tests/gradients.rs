@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use rope_ext_model::host::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
+use rope_ext_model::{AttentionImpl, BackendKind, ForwardOptions, Llama};
 
 fn model() -> Llama {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama/default");
-    let device = Backend::for_tests().device().unwrap().autodiff();
+    let device = BackendKind::for_tests().device().unwrap().autodiff();
     Llama::load(&dir, &device).unwrap()
 }
 

@@ -9,13 +9,13 @@ use burn::module::Param;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Int, Tensor, TensorData};
 use rope_ext_model::host::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
+use rope_ext_model::{AttentionImpl, BackendKind, ForwardOptions, Llama};
 
 const N: usize = 41;
 
 fn load(fixture: &str, autodiff: bool) -> Llama {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures").join(fixture);
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     let device = if autodiff { device.autodiff() } else { device };
     Llama::load(&dir, &device).unwrap_or_else(|e| panic!("{fixture}: {e}"))
 }

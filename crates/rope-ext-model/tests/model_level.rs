@@ -26,14 +26,14 @@ use common::{compare, max_diff};
 use rope_ext_core::methods::eabf::EabfLayerRule;
 use rope_ext_core::{PairLayout, Rope, RopeConfig, RopeScaling};
 use rope_ext_model::host::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Generation, Llama, LlamaConfig};
+use rope_ext_model::{AttentionImpl, BackendKind, ForwardOptions, Generation, Llama, LlamaConfig};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level").join(name)
 }
 
 fn load(name: &str) -> Llama {
-    Llama::load(&fixture(name), &Backend::for_tests().device().unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
+    Llama::load(&fixture(name), &BackendKind::for_tests().device().unwrap()).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 /// `input_ids` and the named float32 logits of a fixture's `reference.safetensors`.

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use common::{compare, reference};
 
 use rope_ext_model::host::to_host;
-use rope_ext_model::{AttentionImpl, Backend, ForwardOptions, Llama};
+use rope_ext_model::{AttentionImpl, BackendKind, ForwardOptions, Llama};
 
 const VARIANTS: [&str; 10] = [
     "default",
@@ -32,7 +32,7 @@ fn fixture(variant: &str) -> PathBuf {
 
 #[test]
 fn logits_match_transformers_for_every_rope_variant() {
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     for variant in VARIANTS {
         let model = Llama::load(&fixture(variant), &device).unwrap_or_else(|e| panic!("{variant}: {e}"));
         let (ids, logits) = reference(&fixture(variant), &["logits_long", "logits_short"]);

@@ -7,7 +7,7 @@
 
 use burn::tensor::activation::softmax;
 use burn::tensor::{Bool, Device, Distribution, Tensor};
-use rope_ext_model::Backend;
+use rope_ext_model::BackendKind;
 use rope_ext_model::host::to_host;
 use rope_ext_model::recompute::causal_attention;
 use rope_ext_model::tiling::Tiling;
@@ -50,7 +50,7 @@ fn inputs(device: &Device, nq: usize, nk: usize) -> [Tensor<4>; 3] {
 
 #[test]
 fn output_and_gradients_equal_the_materialised_attention() {
-    let device = Backend::for_tests().device().unwrap().autodiff();
+    let device = BackendKind::for_tests().device().unwrap().autodiff();
     device.seed(20261202);
     let scale = 0.35;
     for (nq, nk) in [(37, 37), (13, 37)] {
@@ -90,9 +90,9 @@ fn output_and_gradients_equal_the_materialised_attention() {
 /// test above; lavapipe's f64 is not usable).
 #[test]
 fn the_generic_passes_equal_the_materialised_attention() {
-    let backend = Backend::for_tests();
+    let backend = BackendKind::for_tests();
     let device = backend.device().unwrap().autodiff();
-    let dtype = if backend == Backend::Cpu { burn::tensor::DType::F64 } else { burn::tensor::DType::F32 };
+    let dtype = if backend == BackendKind::Cpu { burn::tensor::DType::F64 } else { burn::tensor::DType::F32 };
     device.seed(7);
     for (nq, nk, window) in [(23, 23, None), (23, 23, Some(4)), (9, 23, Some(6))] {
         let offset = nk - nq;
@@ -112,7 +112,7 @@ fn the_generic_passes_equal_the_materialised_attention() {
 
 #[test]
 fn without_autodiff_the_backend_runs_the_same_forward() {
-    let device = Backend::for_tests().device().unwrap();
+    let device = BackendKind::for_tests().device().unwrap();
     device.seed(11);
     let [q, k, v] = inputs(&device, 29, 29);
     for window in [None, Some(1), Some(5)] {

@@ -368,7 +368,7 @@ mod tests {
     fn matches_torch_adamw_with_global_clipping() {
         let text = include_str!("../tests/goldens/adamw.json");
         let g: serde_json::Value = serde_json::from_str(text).unwrap();
-        let device = rope_ext_model::Backend::for_tests().device().unwrap();
+        let device = rope_ext_model::BackendKind::for_tests().device().unwrap();
         let vec = |v: &serde_json::Value| -> Vec<f32> {
             v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
         };

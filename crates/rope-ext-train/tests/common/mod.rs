@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use rope_ext_model::burn::tensor::Device;
-use rope_ext_model::{Backend, Llama, LlamaConfig};
+use rope_ext_model::{BackendKind, Llama, LlamaConfig};
 use rope_ext_train::data::Sample;
 
 /// A 2-layer GQA LLaMA with vocabulary 64 and window 64.
@@ -27,7 +27,7 @@ pub fn tiny_config() -> LlamaConfig {
 
 /// The test backend's autodiff device.
 pub fn train_device() -> Device {
-    Backend::for_tests().device().unwrap().autodiff()
+    BackendKind::for_tests().device().unwrap().autodiff()
 }
 
 /// A freshly initialised tiny model on the training device.
