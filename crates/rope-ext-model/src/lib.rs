@@ -25,6 +25,7 @@ pub mod attention;
 pub mod backend;
 pub mod config;
 pub mod error;
+pub mod files;
 #[cfg(feature = "flex")]
 mod flex_attention;
 pub mod generate;

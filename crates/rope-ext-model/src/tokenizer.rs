@@ -199,11 +199,14 @@ impl Tokenizer {
     /// Writes the tokenizer as a `tokenizer.json` at `path`: the file it was read from, byte
     /// for byte, or for one built from a GGUF vocabulary its `tokenizers` serialisation.
     pub fn save(&self, path: &Path) -> Result<(), ModelError> {
-        if is_gguf(&self.path) {
-            self.inner.save(path, true).map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })
+        let text = if is_gguf(&self.path) {
+            self.inner
+                .to_string(true)
+                .map_err(|e| ModelError::Tokenizer { path: path.into(), message: e.to_string() })?
         } else {
-            std::fs::copy(&self.path, path).map(|_| ()).map_err(|source| ModelError::Io { path: path.into(), source })
-        }
+            std::fs::read_to_string(&self.path).map_err(|source| ModelError::Io { path: self.path.clone(), source })?
+        };
+        crate::files::atomic_write(path, text.as_bytes()).map_err(|source| ModelError::Io { path: path.into(), source })
     }
 
     /// Token ids of `text`, with the tokenizer's special tokens (e.g. BOS) if it adds any.

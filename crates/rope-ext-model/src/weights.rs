@@ -507,15 +507,9 @@ pub fn write_tensors(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) ->
     atomic_write(path, &safetensors::serialize(views, Some(meta)).map_err(bad)?)
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename.
+/// [`crate::files::atomic_write`] with its error as a [`ModelError::Io`] naming `path`.
 fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let io = |source| ModelError::Io { path: path.into(), source };
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+    crate::files::atomic_write(path, bytes).map_err(|source| ModelError::Io { path: path.into(), source })
 }
 
 impl LlamaConfig {

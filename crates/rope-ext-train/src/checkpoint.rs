@@ -120,15 +120,11 @@ fn sync(path: &Path) -> Result<(), TrainError> {
     std::fs::File::open(path).and_then(|f| f.sync_all()).map_err(|e| TrainError::io(path, e))
 }
 
-/// Writes `value` as pretty JSON through a synced temporary file and a rename.
+/// Writes `value` as pretty JSON (and a final newline), atomically
+/// ([`rope_ext_model::files::atomic_write`]).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
-    use std::io::Write;
     let text = serde_json::to_string_pretty(value).map_err(|e| TrainError::Json { path: path.into(), source: e })?;
-    let tmp = path.with_extension("json.tmp");
-    let mut f = std::fs::File::create(&tmp).map_err(|e| TrainError::io(&tmp, e))?;
-    f.write_all(text.as_bytes()).and_then(|()| f.write_all(b"\n")).map_err(|e| TrainError::io(&tmp, e))?;
-    f.sync_all().map_err(|e| TrainError::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+    rope_ext_model::files::atomic_write(path, format!("{text}\n").as_bytes()).map_err(|e| TrainError::io(path, e))
 }
 
 /// Reads a JSON file into `T`; a structural mismatch names the field and line.
