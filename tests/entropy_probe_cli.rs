@@ -8,7 +8,8 @@ use std::process::Command;
 fn writes_table_and_plot_for_every_method_and_length() {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().and_then(|d| d.parent()).unwrap().join("examples").join("entropy_probe");
-    let tmp = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let tmp_dir = tempfile::tempdir().unwrap();
+    let tmp = tmp_dir.path();
     let text = tmp.join("probe_text.txt");
     std::fs::write(&text, "the grass is green. the sky is blue. here we go. ".repeat(30)).unwrap();
     let out = tmp.join("entropy_probe_out");

@@ -34,9 +34,10 @@ fn tokens_mode_writes_the_reference_logits() {
         .chunks_exact(8)
         .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let ids_file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_ids.json");
+    let tmp = tempfile::tempdir().unwrap();
+    let ids_file = tmp.path().join("forward_ids.json");
     std::fs::write(&ids_file, serde_json::to_string(&ids).unwrap()).unwrap();
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_logits.safetensors");
+    let out = tmp.path().join("forward_logits.safetensors");
     let run =
         forward(&["--model", &model, "--tokens", &format!("@{}", ids_file.display()), "--out", out.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -52,7 +53,8 @@ fn tokens_mode_writes_the_reference_logits() {
 
 #[test]
 fn text_mode_prints_nll_and_perplexity() {
-    let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_text.txt");
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("forward_text.txt");
     std::fs::write(&text, "the sky is green. here we go again.").unwrap();
     let run = forward(&["--model", &fixture("default"), "--text", text.to_str().unwrap()]);
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
@@ -73,7 +75,8 @@ fn text_mode_prints_nll_and_perplexity() {
 fn window_mode_prints_the_trainers_sliding_window_perplexity() {
     use rope_ext::model::{AttentionImpl, BackendKind, Llama, Tokenizer};
     use rope_ext::train::eval::perplexity::{PerplexityConfig, sliding_window};
-    let text = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("forward_window.txt");
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("forward_window.txt");
     std::fs::write(&text, "the sky is green. here we go again. the grass is blue, and back we go. ".repeat(3)).unwrap();
     let model_dir = fixture("default");
     let run = forward(&["--model", &model_dir, "--text", text.to_str().unwrap(), "--window", "16", "--stride", "5"]);

@@ -205,7 +205,8 @@ fn config_reader_never_panics_on_arbitrary_bytes() {
         prop::collection::vec(any::<u8>(), 0..256).prop_map(|b| (usize::MAX, b, 0usize)),
         (0..texts.len(), prop::collection::vec(any::<u8>(), 1..8), any::<usize>()).prop_map(|(i, b, at)| (i, b, at)),
     ];
-    let dir = scratch("config-bytes");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     let path = dir.join("config.json");
     fuzz("config bytes", strategy, |(i, bytes, at)| {
         let data = match texts.get(i) {
@@ -228,14 +229,6 @@ fn config_reader_never_panics_on_arbitrary_bytes() {
         std::fs::write(&path, &data).unwrap();
         no_panic("LlamaConfig::from_file", || LlamaConfig::from_file(&path))
     });
-}
-
-/// A fresh scratch directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rope-ext-fuzz-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// How a checkpoint's bytes are damaged.
@@ -304,10 +297,11 @@ fn weight_loader_never_panics_on_damaged_checkpoints() {
     let weights = std::fs::read(tiny.join("model.safetensors")).unwrap();
     let device = BackendKind::for_tests().device().unwrap();
     Llama::load(&tiny, &device).expect("the undamaged checkpoint loads");
-    let dir = scratch("weights");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
     std::fs::write(dir.join("config.json"), &config).unwrap();
     fuzz("weights", damage(), |d| {
         std::fs::write(dir.join("model.safetensors"), damaged(&weights, &d)).unwrap();
-        no_panic("Llama::load", || Llama::load(&dir, &device))
+        no_panic("Llama::load", || Llama::load(dir, &device))
     });
 }

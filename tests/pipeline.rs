@@ -51,8 +51,8 @@ fn toy_base(dir: &Path, device: &rope_ext::model::burn::tensor::Device) -> PathB
 
 #[test]
 fn the_whole_pipeline_runs_at_toy_size() {
-    let dir = std::env::temp_dir().join(format!("rope-ext-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir_guard = tempfile::tempdir().unwrap();
+    let dir = dir_guard.path().to_path_buf();
     let device = BackendKind::for_tests().device().unwrap();
     let model = toy_base(&dir, &device);
     let mut cfg = CompareConfig {
@@ -116,7 +116,6 @@ fn the_whole_pipeline_runs_at_toy_size() {
     for f in ["results.json", "results.md", "perplexity.svg", "passkey.svg"] {
         assert!(out.join(f).exists(), "{f}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Progressive extension as a sequence of run configurations carried out by `run::execute`:
@@ -130,8 +129,8 @@ fn progressive_extension_is_a_sequence_of_runs() {
     use rope_ext::model::host::to_host;
     use rope_ext::train::run::{self, DataConfig, DataFormat, RunConfig, RunEvent};
 
-    let dir = std::env::temp_dir().join(format!("rope-ext-progressive-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir_guard = tempfile::tempdir().unwrap();
+    let dir = dir_guard.path().to_path_buf();
     let device = BackendKind::for_tests().device().unwrap();
     let base = toy_base(&dir, &device);
     let first = RunConfig {
@@ -206,5 +205,4 @@ fn progressive_extension_is_a_sequence_of_runs() {
     assert!(matches!(extended.config.rope.scaling(), RopeScaling::Yarn(_)));
     assert_eq!(extended.config.rope.context().max_position_embeddings, 1024);
     assert!(dir.join("yarn/model/tokenizer.json").exists() && dir.join("yarn/run.json").exists());
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -15,9 +15,9 @@ fn rope_tables(args: &[&str]) -> Output {
     Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
 }
 
-/// Writes a config into cargo's scratch directory for integration tests.
-fn scratch_config(name: &str, contents: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("rope_tables_{name}"));
+/// Writes a config file `name` into the temporary directory `dir`.
+fn scratch_config(dir: &tempfile::TempDir, name: &str, contents: &str) -> PathBuf {
+    let path = dir.path().join(name);
     std::fs::write(&path, contents).unwrap();
     path
 }
@@ -48,7 +48,9 @@ fn prints_the_library_tables_as_json() {
 
 #[test]
 fn seq_len_selects_the_regime_of_length_dependent_methods() {
+    let tmp = tempfile::tempdir().unwrap();
     let path = scratch_config(
+        &tmp,
         "dynamic.json",
         r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "dynamic", "factor": 2}}"#,
     );
@@ -63,11 +65,13 @@ fn seq_len_selects_the_regime_of_length_dependent_methods() {
 
 #[test]
 fn bad_input_exits_nonzero_with_the_error_on_stderr() {
+    let tmp = tempfile::tempdir().unwrap();
     let bad = scratch_config(
+        &tmp,
         "bad.json",
         r#"{"head_dim": 64, "max_position_embeddings": 4096, "rope_scaling": {"type": "linear", "factor": 0.5}}"#,
     );
-    let truncated = scratch_config("truncated.json", r#"{"head_dim": 64, "max_posit"#);
+    let truncated = scratch_config(&tmp, "truncated.json", r#"{"head_dim": 64, "max_posit"#);
     let good = config("llama-3.1-8b.json");
     let cases: [(&[&str], &str); 6] = [
         (&[bad.to_str().unwrap()], "linear: `factor` must be >= 1, got 0.5"),

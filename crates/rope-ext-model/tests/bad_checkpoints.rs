@@ -3,6 +3,7 @@
 //! never a panic. Saving writes a directory transformers-shaped and loadable again.
 
 use std::path::{Path, PathBuf};
+use tempfile::TempDir;
 
 use rope_ext_model::host::to_host;
 use rope_ext_model::{BackendKind, ForwardOptions, Llama, ModelError};
@@ -14,18 +15,16 @@ fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/tiny-llama/default")
 }
 
-/// A scratch copy of the default fixture, with its files transformed.
-fn scratch(name: &str) -> PathBuf {
-    scratch_of(&fixture(), name)
+/// A temporary copy of the default fixture, to transform.
+fn scratch() -> TempDir {
+    scratch_of(&fixture())
 }
 
-/// A scratch copy of the fixture directory `src`.
-fn scratch_of(src: &Path, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bad_checkpoints_{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+/// A temporary copy of the fixture directory `src`.
+fn scratch_of(src: &Path) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
     for f in ["config.json", "model.safetensors"] {
-        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+        std::fs::copy(src.join(f), dir.path().join(f)).unwrap();
     }
     dir
 }
@@ -66,33 +65,36 @@ fn load(dir: &Path) -> Result<Llama, ModelError> {
 
 #[test]
 fn missing_tensor_is_named() {
-    let dir = scratch("missing");
-    edit_tensors(&dir, None, |n, s, b| (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b)));
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_tensors(dir, None, |n, s, b| (n != "model.layers.1.mlp.up_proj.weight").then_some((s, b)));
     assert!(
-        matches!(load(&dir), Err(ModelError::MissingTensor { name }) if name == "model.layers.1.mlp.up_proj.weight")
+        matches!(load(dir), Err(ModelError::MissingTensor { name }) if name == "model.layers.1.mlp.up_proj.weight")
     );
 }
 
 #[test]
 fn extra_tensor_is_named() {
-    let dir = scratch("extra");
-    edit_tensors(&dir, Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])), |_, s, b| Some((s, b)));
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_tensors(dir, Some(("model.layers.2.self_attn.q_proj.weight", vec![64, 64])), |_, s, b| Some((s, b)));
     assert!(
-        matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name == "model.layers.2.self_attn.q_proj.weight")
+        matches!(load(dir), Err(ModelError::UnexpectedTensor { name }) if name == "model.layers.2.self_attn.q_proj.weight")
     );
 }
 
 #[test]
 fn misshaped_tensor_is_named_with_both_shapes() {
-    let dir = scratch("misshaped");
+    let tmp = scratch();
+    let dir = tmp.path();
     edit_tensors(
-        &dir,
+        dir,
         None,
         |n, s, b| {
             if n == "model.norm.weight" { Some((vec![32], b[..128].to_vec())) } else { Some((s, b)) }
         },
     );
-    match load(&dir) {
+    match load(dir) {
         Err(ModelError::TensorShape { name, found, expected }) => {
             assert_eq!((name.as_str(), found, expected), ("model.norm.weight", vec![32], vec![64]));
         }
@@ -102,34 +104,37 @@ fn misshaped_tensor_is_named_with_both_shapes() {
 
 #[test]
 fn truncated_and_corrupt_files_are_errors() {
-    let dir = scratch("truncated");
+    let tmp = scratch();
+    let dir = tmp.path();
     let bytes = std::fs::read(dir.join("model.safetensors")).unwrap();
     for cut in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
         std::fs::write(dir.join("model.safetensors"), &bytes[..cut]).unwrap();
-        assert!(matches!(load(&dir), Err(ModelError::Safetensors { .. })), "cut at {cut}");
+        assert!(matches!(load(dir), Err(ModelError::Safetensors { .. })), "cut at {cut}");
     }
     let mut garbage = bytes.clone();
     garbage[..8].copy_from_slice(&u64::MAX.to_le_bytes());
     std::fs::write(dir.join("model.safetensors"), &garbage).unwrap();
-    assert!(matches!(load(&dir), Err(ModelError::Safetensors { .. })));
+    assert!(matches!(load(dir), Err(ModelError::Safetensors { .. })));
     std::fs::remove_file(dir.join("model.safetensors")).unwrap();
-    assert!(matches!(load(&dir), Err(ModelError::Io { .. })));
+    assert!(matches!(load(dir), Err(ModelError::Io { .. })));
 }
 
 #[test]
 fn config_that_does_not_match_the_weights() {
-    let dir = scratch("mismatch");
-    edit_config(&dir, |c| {
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_config(dir, |c| {
         c.insert("intermediate_size".into(), 256.into());
     });
     assert!(
-        matches!(load(&dir), Err(ModelError::TensorShape { name, .. }) if name == "model.layers.0.mlp.gate_proj.weight")
+        matches!(load(dir), Err(ModelError::TensorShape { name, .. }) if name == "model.layers.0.mlp.gate_proj.weight")
     );
-    let dir = scratch("layers");
-    edit_config(&dir, |c| {
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_config(dir, |c| {
         c.insert("num_hidden_layers".into(), 1.into());
     });
-    assert!(matches!(load(&dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1.")));
+    assert!(matches!(load(dir), Err(ModelError::UnexpectedTensor { name }) if name.starts_with("model.layers.1.")));
 }
 
 #[test]
@@ -142,23 +147,25 @@ fn malformed_configs_name_the_field() {
         ("zero_layers", Value::from(0), "num_hidden_layers"),
     ];
     for (name, value, field) in cases {
-        let dir = scratch(&format!("cfg_{name}"));
-        edit_config(&dir, |c| {
+        let tmp = scratch();
+        let dir = tmp.path();
+        edit_config(dir, |c| {
             let key = if field == "num_key_value_heads" { "num_key_value_heads" } else { field };
             c.insert(key.into(), value.clone());
         });
-        match load(&dir) {
+        match load(dir) {
             Err(ModelError::Config { field: f, .. }) => assert_eq!(f, field, "{name}"),
             other => panic!("{name}: {other:?}"),
         }
     }
-    let dir = scratch("rope");
-    edit_config(&dir, |c| {
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_config(dir, |c| {
         c.insert("rope_scaling".into(), serde_json::json!({"rope_type": "linear", "factor": 0.25}));
     });
-    assert!(matches!(load(&dir), Err(ModelError::Rope(_))));
+    assert!(matches!(load(dir), Err(ModelError::Rope(_))));
     std::fs::write(dir.join("config.json"), "{\"vocab_size\": 96,").unwrap();
-    assert!(matches!(load(&dir), Err(ModelError::Json { .. })));
+    assert!(matches!(load(dir), Err(ModelError::Json { .. })));
 }
 
 #[test]
@@ -172,9 +179,10 @@ fn out_of_vocabulary_tokens_are_errors() {
 #[test]
 fn saved_directories_load_back_with_identical_logits() {
     let model = load(&fixture()).unwrap();
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("saved_default");
-    model.save(&dir).unwrap();
-    let back = load(&dir).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    model.save(dir).unwrap();
+    let back = load(dir).unwrap();
     let ids = vec![(3..40).collect::<Vec<u32>>()];
     let a = to_host(model.forward(model.tokens(&ids).unwrap(), ForwardOptions::default()));
     let b = to_host(back.forward(back.tokens(&ids).unwrap(), ForwardOptions::default()));
@@ -182,7 +190,7 @@ fn saved_directories_load_back_with_identical_logits() {
     let cfg: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("config.json")).unwrap()).unwrap();
     assert_eq!(cfg["rope_parameters"]["rope_type"], "default");
     assert_eq!(cfg["num_key_value_heads"], 2);
-    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+    let leftovers: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .filter(|n| n.ends_with(".tmp"))
@@ -194,33 +202,36 @@ fn saved_directories_load_back_with_identical_logits() {
 /// tensor of the wrong height, or the parts beside the fused tensor, are errors naming it.
 #[test]
 fn phi3_fused_projections_are_checked() {
-    let dir = scratch("phi3_from_llama");
-    edit_config(&dir, |c| {
+    let tmp = scratch();
+    let dir = tmp.path();
+    edit_config(dir, |c| {
         c.insert("model_type".into(), "phi3".into());
     });
-    match load(&dir) {
+    match load(dir) {
         Err(ModelError::MissingTensor { name }) => assert_eq!(name, "model.layers.0.self_attn.qkv_proj.weight"),
         other => panic!("{other:?}"),
     }
     let phi3 = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/model-level/phi3_sliding");
-    let dir = scratch_of(&phi3, "phi3_short_gate_up");
-    edit_tensors(&dir, None, |n, s, b| {
+    let tmp = scratch_of(&phi3);
+    let dir = tmp.path();
+    edit_tensors(dir, None, |n, s, b| {
         if n == "model.layers.1.mlp.gate_up_proj.weight" {
             Some((vec![s[0] - 1, s[1]], b[..b.len() - 4 * s[1]].to_vec()))
         } else {
             Some((s, b))
         }
     });
-    match load(&dir) {
+    match load(dir) {
         Err(ModelError::TensorShape { name, found, expected }) => {
             assert_eq!(name, "model.layers.1.mlp.gate_up_proj.weight");
             assert_eq!((found, expected), (vec![255, 64], vec![256, 64]));
         }
         other => panic!("{other:?}"),
     }
-    let dir = scratch_of(&phi3, "phi3_both_layouts");
-    edit_tensors(&dir, Some(("model.layers.0.self_attn.k_proj.weight", vec![32, 64])), |_, s, b| Some((s, b)));
-    match load(&dir) {
+    let tmp = scratch_of(&phi3);
+    let dir = tmp.path();
+    edit_tensors(dir, Some(("model.layers.0.self_attn.k_proj.weight", vec![32, 64])), |_, s, b| Some((s, b)));
+    match load(dir) {
         Err(ModelError::UnexpectedTensor { name }) => assert!(name.contains("self_attn.k_proj.weight"), "{name}"),
         other => panic!("{other:?}"),
     }

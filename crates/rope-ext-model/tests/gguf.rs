@@ -67,9 +67,8 @@ fn unsupported_gguf_content_is_a_typed_error() {
 #[test]
 fn corrupt_gguf_files_are_typed_errors() {
     let bytes = std::fs::read(fixtures().join("gguf/tiny-q4_0.gguf")).unwrap();
-    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gguf-corrupt");
-    std::fs::create_dir_all(&scratch).unwrap();
-    let path = scratch.join("m.gguf");
+    let scratch = tempfile::tempdir().unwrap();
+    let path = scratch.path().join("m.gguf");
     let try_bytes = |b: &[u8]| {
         std::fs::write(&path, b).unwrap();
         load(&path).map(|_| ())

@@ -186,16 +186,13 @@ fn qwen3_matches_transformers() {
 /// directory is temporary unless `ROPE_EXT_SAVED_MODELS` names a root to keep it under (for
 /// `tests/goldens/check_saved_models.sh`, which loads it into transformers).
 fn save_and_reload(name: &str, model: &Llama, ids: &[u32]) {
-    let keep = std::env::var_os("ROPE_EXT_SAVED_MODELS");
-    let dir = match &keep {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = match std::env::var_os("ROPE_EXT_SAVED_MODELS") {
         Some(root) => PathBuf::from(root).join(name),
-        None => std::env::temp_dir().join(format!("rope-ext-{name}-{}", std::process::id())),
+        None => tmp.path().to_path_buf(),
     };
     model.save(&dir).unwrap();
     let again = Llama::load(&dir, &model.device()).unwrap();
-    if keep.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
     let logits = |m: &Llama| to_host(m.forward(m.tokens(&[ids[..24].to_vec()]).unwrap(), ForwardOptions::default()));
     assert_eq!(logits(&again), logits(model), "{name} after save and load");
 }

@@ -137,10 +137,11 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
 mod tests {
     use super::*;
 
-    fn dir(name: &str) -> CheckpointDir {
-        let root = std::env::temp_dir().join(format!("rope-ext-ckpt-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&root);
-        CheckpointDir::new(root, 1)
+    /// A checkpoint root (not yet created) inside a fresh temporary directory.
+    fn dir() -> (tempfile::TempDir, CheckpointDir) {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("checkpoints");
+        (tmp, CheckpointDir::new(root, 1))
     }
 
     fn write_marker(text: &'static str) -> impl FnOnce(&Path) -> Result<(), TrainError> {
@@ -155,7 +156,7 @@ mod tests {
     /// touches the checkpoint already saved, and its debris is cleared by the next save.
     #[test]
     fn an_interrupted_write_leaves_the_previous_checkpoint() {
-        let d = dir("interrupted");
+        let (_tmp, d) = dir();
         d.save(1, write_marker("one")).unwrap();
         let failed = d.save(2, |tmp| {
             std::fs::write(tmp.join("half"), "x").unwrap();
@@ -172,14 +173,13 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, vec!["step-00000004".to_string()], "keep 1, no temporary left");
-        let _ = std::fs::remove_dir_all(d.root());
     }
 
     /// Saving a step again replaces it; a crash between moving the old copy aside and putting
     /// the new one in place (simulated by leaving the moved copy) loses nothing.
     #[test]
     fn replacing_a_step_is_recoverable_at_every_point() {
-        let d = dir("replace");
+        let (_tmp, d) = dir();
         d.save(5, write_marker("first")).unwrap();
         let path = d.save(5, write_marker("second")).unwrap();
         assert_eq!(marker(&path), "second");
@@ -189,6 +189,5 @@ mod tests {
         d.save(6, write_marker("six")).unwrap();
         assert!(d.root().join("step-00000006").exists());
         assert!(!d.root().join(".old-step-00000005").exists(), "the next save finishes the replacement");
-        let _ = std::fs::remove_dir_all(d.root());
     }
 }

@@ -428,8 +428,8 @@ mod tests {
 
     #[test]
     fn chat_files_read_as_pairs_and_bad_lines_name_the_line() {
-        let dir = std::env::temp_dir().join(format!("rope-ext-chat-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir_guard = tempfile::tempdir().unwrap();
+        let dir = dir_guard.path().to_path_buf();
         let good = dir.join("good.jsonl");
         std::fs::write(
             &good,
@@ -443,6 +443,5 @@ mod tests {
         std::fs::write(&bad, "{\"prompt\": \"ab\", \"response\": \"cd\"}\n{\"prompt\": \"ab\"}\n").unwrap();
         let err = data::read_chat(&bad).unwrap_err().to_string();
         assert!(err.contains("line 2") && err.contains("response"), "{err}");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -507,8 +507,8 @@ mod tests {
 
     #[test]
     fn resumed_search_ends_as_an_uninterrupted_one() {
-        let dir = std::env::temp_dir().join(format!("rope-ext-search-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir_guard = tempfile::tempdir().unwrap();
+        let dir = dir_guard.path().to_path_buf();
         let file = dir.join("state.json");
         let mut whole = SearchState::new(small(), 32, 10_000.0, 256, 4.0).unwrap();
         let a = whole.run(&mut synthetic, None, &mut |_| {}).unwrap();
@@ -519,15 +519,14 @@ mod tests {
         let b = resumed.run(&mut synthetic, Some(&file), &mut |_| {}).unwrap();
         assert_eq!(a, b);
         assert_eq!(whole.population, resumed.population);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// A candidate whose fitness is not finite (a diverged perplexity) is saved and reloaded
     /// like any other: the search state stays valid JSON.
     #[test]
     fn a_search_with_non_finite_fitness_saves_and_reloads() {
-        let dir = std::env::temp_dir().join(format!("rope-ext-search-nan-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir_guard = tempfile::tempdir().unwrap();
+        let dir = dir_guard.path().to_path_buf();
         let file = dir.join("state.json");
         let mut s = SearchState::new(SearchConfig { iterations: 2, ..small() }, 32, 10_000.0, 256, 4.0).unwrap();
         let mut calls = 0;
@@ -545,7 +544,6 @@ mod tests {
         let back = SearchState::load(&file).unwrap();
         assert_eq!(back.population, s.population);
         assert!(back.population.iter().all(|m| m.fitness.is_finite()));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -79,8 +79,8 @@ fn passkey_prompts_are_deterministic_and_put_the_needle_at_the_depth() {
 
 #[test]
 fn malformed_run_configs_name_the_field() {
-    let dir = std::env::temp_dir().join(format!("rope-ext-runcfg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir_guard = tempfile::tempdir().unwrap();
+    let dir = dir_guard.path().to_path_buf();
     let good = r#"{"name": "pi", "model": "m", "rope": {"method": "linear", "factor": 4.0},
         "data": {"corpus": "c.jsonl.gz"}, "train": {"epochs": 2}}"#;
     let cases = [

@@ -58,8 +58,8 @@ fn checkpoints_survive_kill_9() {
     if let Ok(root) = std::env::var(CHILD) {
         child(&root);
     }
-    let root = std::env::temp_dir().join(format!("rope-ext-kill9-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&root);
+    let root_guard = tempfile::tempdir().unwrap();
+    let root = root_guard.path().to_path_buf();
     let exe = std::env::current_exe().unwrap();
     let mut last_step = 0;
     // Kill times drawn at random (seeded: the same delays every run, though where in the
@@ -97,5 +97,4 @@ fn checkpoints_survive_kill_9() {
     uninterrupted.run(Some(end), None, None, &mut |_| {}).unwrap();
     assert_eq!((resumed.step(), uninterrupted.step()), (end, end));
     assert_eq!(host_weights(resumed.model()), host_weights(uninterrupted.model()), "interrupted run's weights");
-    let _ = std::fs::remove_dir_all(&root);
 }

@@ -140,13 +140,13 @@ fn micro_batches_do_not_change_the_result() {
 
 #[test]
 fn resuming_gives_the_uninterrupted_weights() {
-    let tmp = tempdir("resume");
+    let tmp = tempfile::tempdir().unwrap();
     let samples = pattern_samples(16, 16);
     let mut whole = Trainer::new(tiny_model(4), samples.clone(), config()).unwrap();
     let metrics_whole = whole.run(Some(4), None, None, &mut |_| {}).unwrap();
 
-    let dir = CheckpointDir::new(tmp.join("ckpt"), 2);
-    let log = tmp.join("metrics.jsonl");
+    let dir = CheckpointDir::new(tmp.path().join("ckpt"), 2);
+    let log = tmp.path().join("metrics.jsonl");
     let mut first = Trainer::new(tiny_model(4), samples.clone(), config()).unwrap();
     first.run(Some(2), Some(&dir), Some(&log), &mut |_| {}).unwrap();
     // A third step that is "lost" with the process: logged, never checkpointed.
@@ -169,8 +169,8 @@ fn resuming_gives_the_uninterrupted_weights() {
 
 #[test]
 fn resuming_with_other_settings_is_refused() {
-    let tmp = tempdir("refuse");
-    let dir = CheckpointDir::new(tmp.join("ckpt"), 1);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = CheckpointDir::new(tmp.path().join("ckpt"), 1);
     let mut t = Trainer::new(tiny_model(5), pattern_samples(16, 16), config()).unwrap();
     t.run(Some(1), Some(&dir), None, &mut |_| {}).unwrap();
     let (_, path) = dir.latest().unwrap().unwrap();
@@ -184,9 +184,9 @@ fn resuming_with_other_settings_is_refused() {
 /// adds checkpoints by time (here after every step).
 #[test]
 fn runs_checkpoint_without_being_asked() {
-    let written = |name: &str, cfg: TrainConfig, until: u64| -> Vec<u64> {
-        let tmp = tempdir(name);
-        let dir = CheckpointDir::new(tmp.join("ckpt"), 100);
+    let written = |cfg: TrainConfig, until: u64| -> Vec<u64> {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = CheckpointDir::new(tmp.path().join("ckpt"), 100);
         // 16 samples in batches of 8: 2 steps per epoch, 6 in all.
         let mut t = Trainer::new(tiny_model(2), pattern_samples(16, 16), cfg).unwrap();
         t.run(Some(until), Some(&dir), None, &mut |_| {}).unwrap();
@@ -195,14 +195,13 @@ fn runs_checkpoint_without_being_asked() {
             .filter_map(|e| e.unwrap().file_name().to_str()?.strip_prefix("step-")?.parse().ok())
             .collect();
         steps.sort();
-        let _ = std::fs::remove_dir_all(&tmp);
         steps
     };
-    assert_eq!(written("auto", config(), 5), [2, 4, 5], "each epoch and at the end");
-    assert_eq!(written("every", TrainConfig { checkpoint_every: Some(3), ..config() }, 6), [3, 6]);
-    assert_eq!(written("minutes", TrainConfig { checkpoint_minutes: Some(1e-9), ..config() }, 3), [1, 2, 3]);
+    assert_eq!(written(config(), 5), [2, 4, 5], "each epoch and at the end");
+    assert_eq!(written(TrainConfig { checkpoint_every: Some(3), ..config() }, 6), [3, 6]);
+    assert_eq!(written(TrainConfig { checkpoint_minutes: Some(1e-9), ..config() }, 3), [1, 2, 3]);
     let both = TrainConfig { checkpoint_every: Some(5), checkpoint_minutes: Some(1e-9), ..config() };
-    assert_eq!(written("both", both, 2), [1, 2]);
+    assert_eq!(written(both, 2), [1, 2]);
 }
 
 #[test]
@@ -230,11 +229,4 @@ fn bad_settings_name_the_field() {
     }
     let plain = rope_ext_model::Llama::init(common::tiny_config(), 1, &train_device().inner()).unwrap();
     assert!(matches!(Trainer::new(plain, pattern_samples(4, 8), config()), Err(TrainError::Config { .. })));
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("rope-ext-train-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
