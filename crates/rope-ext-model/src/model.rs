@@ -118,6 +118,8 @@ pub struct Llama {
     pub weights: LlamaWeights,
 }
 
+/// What `Llama` computes; loading, saving and initialising its weights are in
+/// [`crate::weights`] (the crate's rule for its two `impl Llama` blocks).
 impl Llama {
     /// The device the weights live on.
     pub fn device(&self) -> Device {

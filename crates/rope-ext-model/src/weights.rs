@@ -218,6 +218,8 @@ fn rms_norm(
     Ok(RmsNorm { gamma: param(upload(g, [d], device)), epsilon: eps })
 }
 
+/// `Llama`'s weights in and out of files and initialisers; what it computes is in
+/// [`crate::model`] (the crate's rule for its two `impl Llama` blocks).
 impl Llama {
     /// Loads an HF model directory (`config.json` + safetensors), or a llama.cpp `.gguf` file
     /// (dequantised; see [`crate::gguf`]), onto `device`.
