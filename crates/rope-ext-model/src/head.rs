@@ -157,6 +157,8 @@ fn blocks(n: usize, rows: usize) -> impl Iterator<Item = std::ops::Range<usize>>
 
 /// One block's logits and their statistics.
 struct BlockStats<B: Backend> {
+    /// `[R, H]` the block's hidden rows.
+    rows: FloatTensor<B>,
     /// `[R, V]` logits after the cap.
     z: FloatTensor<B>,
     /// `[R, V]` `e^(z − m)`.
@@ -182,7 +184,7 @@ fn block_stats<B: Backend>(
     let (h, v) = (hidden.shape()[1], weight.shape()[1]);
     let rows = r.len();
     let hb = B::float_slice(hidden.clone(), &[Slice::from(r.clone()), Slice::from(0..h)]);
-    let y = B::float_matmul(hb, weight.clone());
+    let y = B::float_matmul(hb.clone(), weight.clone());
     let z = match softcap {
         Some(c) => B::float_mul_scalar(B::float_tanh(B::float_div_scalar(y, c.into())), c.into()),
         None => y,
@@ -202,7 +204,7 @@ fn block_stats<B: Backend>(
     let lse = B::float_add(m, B::float_log(sum.clone()));
     let targets = B::int_reshape(B::int_slice(targets.clone(), &[Slice::from(r)]), Shape::new([rows, 1]));
     let picked = B::float_gather(1, z.clone(), targets.clone());
-    BlockStats { z, exp, sum, lse, picked, targets }
+    BlockStats { rows: hb, z, exp, sum, lse, picked, targets }
 }
 
 /// The loss `[1]`, and the gradients asked for by `want` (`[hidden, weight]`) at unit incoming
@@ -222,7 +224,7 @@ fn loss_and_grads<B: Backend>(
     rows: usize,
     want: [bool; 2],
 ) -> LossAndGrads<B> {
-    let (n, h) = (hidden.shape()[0], hidden.shape()[1]);
+    let n = hidden.shape()[0];
     let (mut loss, mut d_hidden, mut d_weight) = (None, Vec::new(), None);
     for r in blocks(n, rows) {
         let s = block_stats::<B>(hidden, weight, targets, softcap, r.clone());
@@ -250,8 +252,7 @@ fn loss_and_grads<B: Backend>(
             d_hidden.push(B::float_matmul(dy.clone(), B::float_transpose(weight.clone())));
         }
         if want[1] {
-            let hb = B::float_slice(hidden.clone(), &[Slice::from(r), Slice::from(0..h)]);
-            let g = B::float_matmul(B::float_transpose(hb), dy);
+            let g = B::float_matmul(B::float_transpose(s.rows), dy);
             d_weight = Some(match d_weight {
                 None => g,
                 Some(acc) => B::float_add(acc, g),
