@@ -110,6 +110,7 @@ fn run() -> Result<(), String> {
             .or_else(|e| if e.kind() == std::io::ErrorKind::BrokenPipe { Ok(()) } else { Err(e.to_string()) })
     };
     if let Some(cfg) = &args.window {
+        cfg.validate().map_err(|e| e.to_string())?;
         let windows = perplexity::windows(ids.len(), cfg).len();
         eprintln!("scoring {} tokens in {windows} windows of {} tokens, stride {}", ids.len(), cfg.len, cfg.stride);
         let p = perplexity::sliding_window(&model, std::slice::from_ref(&ids), cfg, attention)

@@ -107,7 +107,7 @@ fn window_mode_prints_the_trainers_sliding_window_perplexity() {
 #[test]
 fn bad_input_exits_nonzero_with_the_error() {
     let model = fixture("default");
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
         (&["--model", "/nonexistent", "--tokens", "1", "--out", "/tmp/x"], "/nonexistent"),
         (&["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"], "not a token id"),
         (&["--model", &model, "--tokens", "1,500", "--out", "/tmp/x"], "outside the vocabulary"),
@@ -115,6 +115,10 @@ fn bad_input_exits_nonzero_with_the_error() {
         (&["--model", &model, "--tokens", "1", "--out", "/tmp/x", "--backend", "quantum"], "unknown backend"),
         (&["--model", &model, "--text", "/tmp/x", "--stride", "4"], "go with --window"),
         (&["--model", &model, "--text", "/tmp/x", "--window", "eight"], "--window: `eight` is not a whole number"),
+        (
+            &["--model", &model, "--text", "Cargo.toml", "--window", "64", "--stride", "0"],
+            "`stride` must be at least 1",
+        ),
     ];
     for (args, message) in cases {
         let run = forward(args);

@@ -45,6 +45,21 @@ impl Default for PerplexityConfig {
     }
 }
 
+impl PerplexityConfig {
+    /// Rejects a length too short to score a token (3, or 2 with a BOS) and a zero stride
+    /// (with which [`windows`] would never advance).
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let min_len = if self.bos.is_some() { 2 } else { 3 };
+        if self.len < min_len {
+            return Err(TrainError::config("len", format!("must be at least {min_len}, got {}", self.len)));
+        }
+        if self.stride == 0 {
+            return Err(TrainError::config("stride", "must be at least 1, got 0"));
+        }
+        Ok(())
+    }
+}
+
 /// Perplexity at one length.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Perplexity {
@@ -60,7 +75,8 @@ pub struct Perplexity {
     pub token_weighted: f64,
 }
 
-/// The windows `(begin, end, scored)` of a document of `n` tokens.
+/// The windows `(begin, end, scored)` of a document of `n` tokens, for a configuration that
+/// passes [`PerplexityConfig::validate`].
 pub fn windows(n: usize, cfg: &PerplexityConfig) -> Vec<(usize, usize, usize)> {
     let max_tok = if cfg.bos.is_some() { cfg.len - 1 } else { cfg.len };
     if cfg.truncate {
@@ -89,13 +105,7 @@ pub fn sliding_window(
     cfg: &PerplexityConfig,
     attention: AttentionImpl,
 ) -> Result<Perplexity, TrainError> {
-    let min_len = if cfg.bos.is_some() { 2 } else { 3 };
-    if cfg.len < min_len {
-        return Err(TrainError::config("len", format!("must be at least {min_len}, got {}", cfg.len)));
-    }
-    if cfg.stride == 0 {
-        return Err(TrainError::config("stride", "must be at least 1, got 0"));
-    }
+    cfg.validate()?;
     let (mut window_nlls, mut total, mut tokens) = (Vec::new(), 0.0, 0);
     for doc in docs {
         for (begin, end, scored) in windows(doc.len(), cfg) {
