@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Recreates data/base-model exactly as committed, in three phases of examples/pretrain_base.rs:
+# Recreates data/base-model exactly as committed, in three phases of examples/pretrain_base.rs,
+# each a configuration in data/pretrain/ (rope_ext_train::pretrain::PretrainConfig):
 # 1. pretrain: a byte-level BPE tokenizer (vocab 2048) trained on the corpus, a fresh 1.05M-parameter
 #    LLaMA, one epoch over every 256-token window of the training split plus 25% synthetic passkey
 #    samples (batch 16, peak lr 2e-3, cosine, warmup 50). About 23 minutes on 2 CPU cores.
@@ -19,10 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=data/base-model
 rm -rf "$out"
-run() { cargo run --release --example pretrain_base -- --out "$out" "$@"; }
-run --phase pretrain --epochs 1 "$@"
-run --init "$out" --phase numbers --text-windows 0 --passkey-samples 0 --number-samples 38400 --copy-len 64 \
-    --batch 32 --lr 2e-3 "$@"
-run --init "$out" --phase passkey --text-windows 3000 --passkey-samples 6000 --passkey-answer-only true \
-    --passkey-min-len 110 --copy-samples 500 --number-samples 500 --batch 32 --lr 1e-3 --epochs 2 "$@"
+for phase in pretrain numbers passkey; do
+    cargo run --release --example pretrain_base -- --config "data/pretrain/$phase.json" --out "$out" "$@"
+done
 rm -rf "$out/checkpoints"

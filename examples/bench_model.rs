@@ -7,67 +7,63 @@
 //! cargo run --release --example bench_model -- --model DIR --len 2048 --mode forward|train|train-checkpointed [--backend cpu|tch|wgpu] [--attention fused|reference|chunked[:Q:K]] [--repeats 3]
 //! ```
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use clap::{Parser, ValueEnum};
 use rope_ext::model::burn::tensor::Tensor;
 use rope_ext::model::host::to_host;
-use rope_ext::model::{AttentionImpl, BackendKind, ForwardOptions, Llama};
+use rope_ext::model::{AttentionImpl, ForwardOptions, Llama};
+use serde_json::json;
+use support::BackendArg;
 
+/// Times a model's forward, or forward + backward, on `--len` tokens (batch 1); prints one JSON
+/// line with tokens per second and the process's peak resident memory.
+#[derive(Parser)]
+#[command(name = "bench_model", version)]
 struct Args {
+    /// The model: an HF directory or a `.gguf` file.
+    #[arg(long)]
     model: PathBuf,
-    len: usize,
-    train: bool,
-    backend: BackendKind,
-    attention: AttentionImpl,
-    repeats: usize,
-    checkpointing: bool,
+    /// Tokens per sequence.
+    #[arg(long, default_value_t = 512, value_parser = clap::value_parser!(u32).range(2..))]
+    len: u32,
+    /// What is timed.
+    #[arg(long, value_enum, default_value_t = Mode::Forward)]
+    mode: Mode,
+    /// The attention: fused, reference, chunked or chunked:Q:K (default: the backend's).
+    #[arg(long, value_parser = parse_attention)]
+    attention: Option<AttentionImpl>,
+    /// Timed repetitions after one warm-up; the best is reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    repeats: u32,
+    #[command(flatten)]
+    backend: BackendArg,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let mut a = Args {
-        model: PathBuf::new(),
-        len: 512,
-        train: false,
-        backend: BackendKind::Cpu,
-        attention: AttentionImpl::default(),
-        repeats: 3,
-        checkpointing: false,
-    };
-    let mut explicit_attention = false;
-    while let Some(arg) = it.next() {
-        let v = it.next().ok_or(format!("{arg} needs a value"))?;
-        explicit_attention |= arg == "--attention";
-        match arg.as_str() {
-            "--model" => a.model = v.into(),
-            "--len" => a.len = v.parse().map_err(|_| format!("--len: `{v}`"))?,
-            "--mode" => {
-                a.train = v.starts_with("train");
-                a.checkpointing = v == "train-checkpointed";
-            }
-            "--backend" => a.backend = v.parse()?,
-            "--attention" => {
-                a.attention = match v.split(':').collect::<Vec<_>>().as_slice() {
-                    ["fused"] => AttentionImpl::Fused,
-                    ["reference"] => AttentionImpl::Reference,
-                    ["chunked"] => AttentionImpl::CHUNKED,
-                    ["chunked", q, k] => AttentionImpl::Chunked {
-                        query_block: q.parse().map_err(|_| format!("--attention: `{v}`"))?,
-                        key_chunk: k.parse().map_err(|_| format!("--attention: `{v}`"))?,
-                    },
-                    _ => return Err(format!("--attention: `{v}` (fused, reference, chunked[:Q:K])")),
-                }
-            }
-            "--repeats" => a.repeats = v.parse().map_err(|_| format!("--repeats: `{v}`"))?,
-            other => return Err(format!("unknown option `{other}`")),
-        }
+/// What `bench_model` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    /// A forward pass and the last position's logits.
+    Forward,
+    /// Forward, next-token loss and backward.
+    Train,
+    /// As `train`, with gradient checkpointing.
+    TrainCheckpointed,
+}
+
+fn parse_attention(v: &str) -> Result<AttentionImpl, String> {
+    let block = |s: &str| s.parse().map_err(|_| format!("`{s}` is not a block size"));
+    match v.split(':').collect::<Vec<_>>().as_slice() {
+        ["fused"] => Ok(AttentionImpl::Fused),
+        ["reference"] => Ok(AttentionImpl::Reference),
+        ["chunked"] => Ok(AttentionImpl::CHUNKED),
+        ["chunked", q, k] => Ok(AttentionImpl::Chunked { query_block: block(q)?, key_chunk: block(k)? }),
+        _ => Err(format!("`{v}` is none of fused, reference, chunked[:Q:K]")),
     }
-    if !explicit_attention {
-        a.attention = AttentionImpl::for_backend(a.backend);
-    }
-    Ok(a)
 }
 
 fn peak_rss_bytes() -> u64 {
@@ -79,61 +75,53 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn run() -> Result<String, String> {
-    let a = parse()?;
-    let base = a.backend.device().map_err(|e| e.to_string())?;
-    let device = match (a.train, a.checkpointing) {
-        (true, true) => base.autodiff().gradient_checkpointing(),
-        (true, false) => base.autodiff(),
-        (false, _) => base,
+fn run(a: Args) -> anyhow::Result<()> {
+    let backend = a.backend.backend;
+    let base = backend.device()?;
+    let device = match a.mode {
+        Mode::TrainCheckpointed => base.autodiff().gradient_checkpointing(),
+        Mode::Train => base.autodiff(),
+        Mode::Forward => base,
     };
-    let model = Llama::load(&a.model, &device).map_err(|e| e.to_string())?;
-    let vocab = model.config.vocab_size as u32;
-    let ids: Vec<u32> = (0..a.len as u32).map(|i| (i * 7919 + 13) % vocab).collect();
+    let attention = a.attention.unwrap_or(AttentionImpl::for_backend(backend));
+    let model = Llama::load(&a.model, &device)?;
+    let (len, vocab) = (a.len as usize, model.config.vocab_size as u32);
+    let ids: Vec<u32> = (0..a.len).map(|i| (i * 7919 + 13) % vocab).collect();
     let mut best = f64::INFINITY;
     for rep in 0..=a.repeats {
-        let tokens = model.tokens(std::slice::from_ref(&ids)).map_err(|e| e.to_string())?;
+        let tokens = model.tokens(std::slice::from_ref(&ids))?;
         let start = Instant::now();
-        let options = ForwardOptions { attention: a.attention, entropy: None };
-        if a.train {
-            let targets =
-                model.tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()]).map_err(|e| e.to_string())?;
+        let options = ForwardOptions { attention, entropy: None };
+        if a.mode == Mode::Forward {
+            let logits = model.forward(tokens, options);
+            let _ = to_host(logits.slice([0..1, len - 1..len, 0..vocab as usize]));
+        } else {
+            let targets = model.tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()])?;
             let hidden = model.hidden(tokens, options);
-            let mean = Tensor::<2>::full([1, a.len], 1.0 / a.len as f64, &device);
+            let mean = Tensor::<2>::full([1, len], 1.0 / len as f64, &device);
             let grads = model.next_token_loss(hidden, targets, mean).backward();
             drop(grads);
-        } else {
-            let logits = model.forward(tokens, options);
-            let _ = to_host(logits.slice([0..1, a.len - 1..a.len, 0..vocab as usize]));
         }
         let secs = start.elapsed().as_secs_f64();
         if rep > 0 {
             best = best.min(secs);
         }
     }
-    Ok(format!(
-        "{{\"impl\":\"rope-ext/{}\",\"mode\":\"{}\",\"len\":{},\"seconds\":{best:.4},\"tokens_per_s\":{:.1},\"peak_rss_bytes\":{}}}",
-        a.backend,
-        match (a.train, a.checkpointing) {
-            (true, true) => "train-checkpointed",
-            (true, false) => "train",
-            (false, _) => "forward",
-        },
-        a.len,
-        a.len as f64 / best,
-        peak_rss_bytes()
-    ))
+    let mode = a.mode.to_possible_value().map(|v| v.get_name().to_string());
+    support::emit(
+        &json!({
+            "impl": format!("rope-ext/{backend}"),
+            "mode": mode,
+            "len": len,
+            "seconds": best,
+            "tokens_per_s": len as f64 / best,
+            "peak_rss_bytes": peak_rss_bytes(),
+        })
+        .to_string(),
+    )
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("bench_model: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::init_logging();
+    support::exit("bench_model", run(Args::parse()))
 }

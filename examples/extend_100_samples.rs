@@ -13,80 +13,89 @@
 //! every fine-tuned model as an HF directory `DIR/<method>/`. Writes
 //! `OUT/{results.json, results.md, perplexity.svg, passkey.svg}` and prints the table.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
-use rope_ext::model::BackendKind;
+use anyhow::Context;
+use clap::Parser;
+use rope_ext::train::checkpoint::read_json;
 use rope_ext::train::compare::{self, CompareConfig, Event};
-use rope_ext::train::train::clock;
+use support::{BackendArg, Progress, clock};
 
+/// The main job: extends the base model from 256 to 1,024 tokens with every method, training-free
+/// and fine-tuned on the same 100 samples, and compares them by perplexity and passkey retrieval.
+#[derive(Parser)]
+#[command(name = "extend_100_samples", version)]
 struct Args {
-    config: CompareConfig,
+    /// The base model: an HF LLaMA-family directory with `tokenizer.json`, or a `.gguf` file
+    /// (default: the configuration's, `data/base-model`).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Where the results go.
+    #[arg(long, default_value = "results/extend_100_samples")]
     out: PathBuf,
-    backend: BackendKind,
+    /// A `CompareConfig` (JSON; every field optional): methods, lengths, samples, schedule.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Save every fine-tuned model as an HF directory `DIR/<method>/`.
+    #[arg(long, value_name = "DIR")]
+    export: Option<PathBuf>,
+    #[command(flatten)]
+    backend: BackendArg,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut config = CompareConfig::default();
-    let mut model = None;
-    let mut export = None;
-    let mut out: PathBuf = "results/extend_100_samples".into();
-    let mut backend = BackendKind::Cpu;
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        match flag.as_str() {
-            "--config" => {
-                config = rope_ext::train::checkpoint::read_json(&PathBuf::from(&v)).map_err(|e| e.to_string())?
-            }
-            "--model" => model = Some(PathBuf::from(v)),
-            "--export" => export = Some(PathBuf::from(v)),
-            "--out" => out = v.into(),
-            "--backend" => backend = v.parse().map_err(|e| format!("--backend: {e}"))?,
-            other => return Err(format!("unknown option `{other}`")),
-        }
+fn run(a: Args) -> anyhow::Result<()> {
+    let mut config = match &a.config {
+        Some(path) => read_json::<CompareConfig>(path)?,
+        None => CompareConfig::default(),
+    };
+    if let Some(model) = a.model {
+        config.model = model;
     }
-    if let Some(m) = model {
-        config.model = m;
+    if a.export.is_some() {
+        config.export = a.export;
     }
-    if export.is_some() {
-        config.export = export;
-    }
-    Ok(Args { config, out, backend })
-}
-
-fn run() -> Result<String, String> {
-    let a = parse()?;
-    let device = a.backend.device().map_err(|e| e.to_string())?;
-    let started = Instant::now();
-    let mut stage = String::new();
-    let mut t_stage = Instant::now();
+    let device = a.backend.backend.device()?;
+    let mut progress: Option<Progress> = None;
     let mut on_event = |e: Event<'_>| match e {
         Event::Stage(model, what) => {
-            eprintln!();
-            stage = format!("{model}: {what}");
-            t_stage = Instant::now();
-            eprint!("[{}] {stage}", clock(started.elapsed().as_secs_f64()));
+            if let Some(bar) = progress.take() {
+                bar.finish()
+            }
+            progress = Some(Progress::new(format!("{model}: {what}"), 0));
         }
-        Event::Step(m) => eprint!(
-            "\r[{}] {stage} {}",
-            clock(started.elapsed().as_secs_f64()),
-            m.progress_line(t_stage.elapsed().as_secs_f64(), 0)
-        ),
-        Event::Search(evals, best) => {
-            eprint!(
-                "\r[{}] {stage}: {evals} candidates, best perplexity {best:.3}",
-                clock(started.elapsed().as_secs_f64())
-            )
+        Event::Step(m) => {
+            if let Some(bar) = progress.as_mut() {
+                bar.set_total(m.total_steps);
+                bar.step(m);
+            }
         }
-        Event::Eval(done, total) => eprint!("\r[{}] {stage} {done}/{total}", clock(started.elapsed().as_secs_f64())),
-        Event::Done(r) => eprint!(" — done in {}", clock(r.seconds)),
+        Event::Search(evaluations, best) => {
+            if let Some(bar) = progress.as_mut() {
+                bar.set(evaluations as u64, format!("candidates, best perplexity {best:.3}"));
+            }
+        }
+        Event::Eval(done, total) => {
+            if let Some(bar) = progress.as_mut() {
+                bar.set_total(total as u64);
+                bar.set(done as u64, String::new());
+            }
+        }
+        Event::Done(r) => {
+            if let Some(bar) = progress.take() {
+                bar.println(format!("{}: done in {}", r.method, clock(r.seconds)));
+                bar.finish()
+            }
+        }
     };
-    let c = compare::run(&a.config, &device, &mut on_event).map_err(|e| e.to_string())?;
-    eprintln!();
-    compare::write_results(&c, &a.out).map_err(|e| e.to_string())?;
-    Ok(format!(
+    let c = compare::run(&config, &device, &mut on_event)?;
+    if let Some(bar) = progress {
+        bar.finish()
+    }
+    compare::write_results(&c, &a.out).with_context(|| format!("writing the results to {}", a.out.display()))?;
+    support::emit(&format!(
         "{}\nwrote {}/{{results.json, results.md, perplexity.svg, passkey.svg}} in {}",
         compare::markdown(&c),
         a.out.display(),
@@ -95,14 +104,6 @@ fn run() -> Result<String, String> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(table) => {
-            println!("{table}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::init_logging();
+    support::exit("extend_100_samples", run(Args::parse()))
 }

@@ -15,47 +15,41 @@
 //! killed run loses at most that. Progressive extension is a sequence of runs: the next
 //! configuration's `model` is this run's `DIR/model`.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use rope_ext::model::BackendKind;
+use anyhow::Context;
+use clap::Parser;
 use rope_ext::train::run::{self, RunConfig, RunEvent};
-use rope_ext::train::train::clock;
+use support::{BackendArg, Progress, clock};
 
+/// Extends a model by one run configuration (JSON): fine-tuning with checkpoints, metrics and
+/// an HF export; run it again to resume.
+#[derive(Parser)]
+#[command(name = "train", version)]
 struct Args {
+    /// The run configuration (`rope_ext_train::run::RunConfig`, JSON).
+    #[arg(long)]
     config: PathBuf,
+    /// The run directory: run.json, checkpoints/, metrics.jsonl, model/.
+    #[arg(long)]
     out: PathBuf,
+    /// Stop after this many steps of this call (run again to continue).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     max_steps: Option<u64>,
-    backend: BackendKind,
+    #[command(flatten)]
+    backend: BackendArg,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut it = std::env::args().skip(1);
-    let (mut config, mut out, mut max_steps, mut backend) = (None, None, None, BackendKind::Cpu);
-    while let Some(arg) = it.next() {
-        let v = it.next().ok_or(format!("{arg} needs a value"))?;
-        match arg.as_str() {
-            "--config" => config = Some(PathBuf::from(v)),
-            "--out" => out = Some(PathBuf::from(v)),
-            "--max-steps" => max_steps = Some(v.parse().map_err(|_| format!("--max-steps: `{v}`"))?),
-            "--backend" => backend = v.parse()?,
-            other => return Err(format!("unknown option `{other}`")),
-        }
-    }
-    match (config, out) {
-        (Some(config), Some(out)) => Ok(Args { config, out, max_steps, backend }),
-        _ => Err("--config and --out are required".into()),
-    }
-}
-
-fn main_result() -> Result<String, String> {
-    let a = parse()?;
-    let cfg = RunConfig::from_file(&a.config).map_err(|e| e.to_string())?;
-    let device = a.backend.device().map_err(|e| e.to_string())?;
+fn run(a: Args) -> anyhow::Result<()> {
+    let cfg = RunConfig::from_file(&a.config)?;
+    let device = a.backend.backend.device()?;
     let started = Instant::now();
     let name = &cfg.name;
-    let mut first_step = None;
+    let mut progress: Option<Progress> = None;
     let mut on_event = |event: RunEvent<'_>| match event {
         RunEvent::Loading { model } => {
             eprintln!("{name}: reading the tokenizer and configuration of {}", model.display())
@@ -65,44 +59,47 @@ fn main_result() -> Result<String, String> {
         RunEvent::Resuming { step, checkpoint } => {
             eprintln!("{name}: resuming at step {step} from {}", checkpoint.display())
         }
-        RunEvent::Training { step: 0, total_steps } => eprintln!("{name}: training, {total_steps} steps"),
         RunEvent::Training { step, total_steps } => {
-            eprintln!("{name}: training from step {step}, {} of {total_steps} steps to go", total_steps - step)
+            match step {
+                0 => eprintln!("{name}: training, {total_steps} steps"),
+                _ => {
+                    eprintln!("{name}: training from step {step}, {} of {total_steps} steps to go", total_steps - step)
+                }
+            }
+            progress = Some(Progress::new(name.clone(), total_steps).starting_at(step));
         }
         RunEvent::Step(m) => {
-            let from = *first_step.get_or_insert(m.step - 1);
-            eprint!("\r{name}: {}", m.progress_line(started.elapsed().as_secs_f64(), from));
+            if let Some(bar) = progress.as_mut() {
+                bar.step(m)
+            }
         }
-        RunEvent::Exporting { dir } => eprintln!("\n{name}: writing the model to {}", dir.display()),
+        RunEvent::Exporting { dir } => {
+            if let Some(bar) = progress.take() {
+                bar.finish()
+            }
+            eprintln!("{name}: writing the model to {}", dir.display())
+        }
     };
-    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut on_event).map_err(|e| e.to_string())?;
-    if outcome.model.is_none() {
-        eprintln!();
+    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut on_event)
+        .with_context(|| format!("run `{name}` into {}", a.out.display()))?;
+    if let Some(bar) = progress {
+        bar.finish()
     }
-    Ok(match outcome.model {
+    support::emit(&match outcome.model {
         Some(dir) => format!(
-            "{}: {} steps done in {}; model written to {}",
-            cfg.name,
+            "{name}: {} steps done in {}; model written to {}",
             outcome.total_steps,
             clock(started.elapsed().as_secs_f64()),
             dir.display()
         ),
         None => format!(
-            "{}: stopped at step {} of {}; run the same command again to continue",
-            cfg.name, outcome.step, outcome.total_steps
+            "{name}: stopped at step {} of {}; run the same command again to continue",
+            outcome.step, outcome.total_steps
         ),
     })
 }
 
 fn main() -> ExitCode {
-    match main_result() {
-        Ok(line) => {
-            println!("{line}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    support::init_logging();
+    support::exit("train", run(Args::parse()))
 }

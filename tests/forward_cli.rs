@@ -1,6 +1,7 @@
 //! The `forward` example is a user-facing contract: `--tokens … --out` writes a `logits`
 //! tensor `[tokens, vocab]` (f32) equal to the library's and to transformers' reference;
-//! `--text` prints per-token NLL and the perplexity; bad input exits 1 with the error on stderr.
+//! `--text` prints per-token NLL and the perplexity; bad input exits 1 with the error on stderr,
+//! a bad flag 2 with clap's usage.
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -107,17 +108,17 @@ fn window_mode_prints_the_trainers_sliding_window_perplexity() {
 #[test]
 fn bad_input_exits_nonzero_with_the_error() {
     let model = fixture("default");
-    let cases: [(&[&str], &str); 8] = [
+    // the model's and the library's errors: status 1
+    let cases: [(&[&str], &str); 4] = [
         (&["--model", "/nonexistent", "--tokens", "1", "--out", "/tmp/x"], "/nonexistent"),
-        (&["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"], "not a token id"),
         (&["--model", &model, "--tokens", "1,500", "--out", "/tmp/x"], "outside the vocabulary"),
-        (&["--model", &model, "--tokens", "1"], "either --tokens with --out, or --text"),
-        (&["--model", &model, "--tokens", "1", "--out", "/tmp/x", "--backend", "quantum"], "unknown backend"),
-        (&["--model", &model, "--text", "/tmp/x", "--stride", "4"], "go with --window"),
-        (&["--model", &model, "--text", "/tmp/x", "--window", "eight"], "--window: `eight` is not a whole number"),
         (
             &["--model", &model, "--text", "Cargo.toml", "--window", "64", "--stride", "0"],
-            "`stride` must be at least 1",
+            "--window 64 --stride 0: `stride` must be at least 1",
+        ),
+        (
+            &["--model", &model, "--text", "Cargo.toml", "--window", "1"],
+            "--window 1 --stride 256: `len` must be at least 3",
         ),
     ];
     for (args, message) in cases {
@@ -125,5 +126,20 @@ fn bad_input_exits_nonzero_with_the_error() {
         let stderr = String::from_utf8_lossy(&run.stderr);
         assert_eq!(run.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains(message) && !stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    // bad flags: clap's message, status 2
+    let usage: [(&[&str], &str); 6] = [
+        (&["--model", &model, "--tokens", "1,x", "--out", "/tmp/x"], "`x` is not a token id"),
+        (&["--model", &model, "--tokens", "1"], "--out <FILE.safetensors>"),
+        (&["--model", &model, "--tokens", "1", "--out", "/tmp/x", "--backend", "quantum"], "unknown backend"),
+        (&["--model", &model, "--text", "/tmp/x", "--stride", "4"], "--window <L>"),
+        (&["--model", &model, "--text", "/tmp/x", "--window", "eight"], "invalid value 'eight' for '--window <L>'"),
+        (&["--model", &model], "--text <FILE>"),
+    ];
+    for (args, message) in usage {
+        let run = forward(args);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message) && stderr.contains("try '--help'"), "{args:?}: {stderr}");
     }
 }

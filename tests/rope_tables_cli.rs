@@ -1,5 +1,6 @@
 //! The `rope_tables` example is a user-facing contract: its output keys, its values (those of
-//! the library) and its failure mode (status 1, the typed error on stderr).
+//! the library) and its failure modes (status 1 and the typed error on stderr; status 2 and
+//! clap's message for a bad flag).
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -73,18 +74,19 @@ fn bad_input_exits_nonzero_with_the_error_on_stderr() {
     );
     let truncated = scratch_config(&tmp, "truncated.json", r#"{"head_dim": 64, "max_posit"#);
     let good = config("llama-3.1-8b.json");
-    let cases: [(&[&str], &str); 6] = [
-        (&[bad.to_str().unwrap()], "linear: `factor` must be >= 1, got 0.5"),
-        (&[truncated.to_str().unwrap()], "config is not valid JSON"),
-        (&["/nonexistent/config.json"], "/nonexistent/config.json"),
-        (&[&good, "--positions", "9..2"], "reversed"),
-        (&[&good, "--seq-len", "many"], "--seq-len"),
-        (&[&good, "--frobnicate"], "unknown option"),
+    // status 1: the library's errors; status 2: clap's, for a bad flag
+    let cases: [(&[&str], &str, i32); 6] = [
+        (&[bad.to_str().unwrap()], "linear: `factor` must be >= 1, got 0.5", 1),
+        (&[truncated.to_str().unwrap()], "config is not valid JSON", 1),
+        (&["/nonexistent/config.json"], "/nonexistent/config.json", 1),
+        (&[&good, "--positions", "9..2"], "the range 9..2 is reversed", 2),
+        (&[&good, "--seq-len", "many"], "invalid value 'many' for '--seq-len <N>'", 2),
+        (&[&good, "--frobnicate"], "unexpected argument '--frobnicate'", 2),
     ];
-    for (args, message) in cases {
+    for (args, message, status) in cases {
         let out = rope_tables(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(status), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
         assert!(out.stdout.is_empty() && !stderr.contains("panicked"), "{args:?}");
     }

@@ -395,6 +395,60 @@ pub fn write_layer_type_config(ropes: &LayerTypeRopes) -> Result<Value, RopeErro
     Ok(Value::Object(out))
 }
 
+/// Every top-level key of a `config.json` that carries RoPE settings, in either form, the
+/// local RoPE of Gemma-style models included: what [`merge_config`] and
+/// [`merge_layer_type_config`] replace. (`max_position_embeddings` and `head_dim` are
+/// overwritten, not removed: the model needs them whatever its RoPE.)
+pub const ROPE_KEYS: [&str; 8] = [
+    "rope_scaling",
+    "rope_parameters",
+    "rope_theta",
+    "partial_rotary_factor",
+    "original_max_position_embeddings",
+    "rope_local_base_freq",
+    EXTENSION_KEY,
+    INTERLEAVE_KEY,
+];
+
+/// Writes `rope` into a model's `config.json` map in `form`: every RoPE key ([`ROPE_KEYS`]) is
+/// removed, then [`write_config`]'s keys are merged, so the map describes `rope` (its method,
+/// base, context length and head size) and no stale key of the other form or of the previous
+/// method remains for transformers to prefer. The other keys are kept as they are.
+///
+/// ```
+/// # use rope_ext_core::{RopeConfig, RopeScaling, hf::{HfForm, merge_config}};
+/// # use rope_ext_core::methods::linear::Linear;
+/// let mut config = serde_json::json!({"model_type": "llama", "rope_theta": 10000.0,
+///     "rope_scaling": null, "max_position_embeddings": 4096, "head_dim": 128});
+/// let rope = RopeConfig { scaling: RopeScaling::Linear(Linear { factor: 4.0 }), max_position_embeddings: 16384,
+///     ..RopeConfig::new(128, 10000.0, 4096) }.build().unwrap();
+/// merge_config(config.as_object_mut().unwrap(), &rope, HfForm::V5);
+/// assert_eq!(config["rope_parameters"]["rope_type"], "linear");
+/// assert_eq!(config["max_position_embeddings"], 16384);
+/// assert!(config.get("rope_scaling").is_none() && config.get("rope_theta").is_none());
+/// ```
+pub fn merge_config(config: &mut Map<String, Value>, rope: &Rope, form: HfForm) {
+    merge(config, write_config(rope, form));
+}
+
+/// [`merge_config`] for RoPE per layer type ([`write_layer_type_config`]'s keys, v5 form).
+///
+/// # Errors
+/// As [`write_layer_type_config`]; the map is unchanged then.
+pub fn merge_layer_type_config(config: &mut Map<String, Value>, ropes: &LayerTypeRopes) -> Result<(), RopeError> {
+    merge(config, write_layer_type_config(ropes)?);
+    Ok(())
+}
+
+fn merge(config: &mut Map<String, Value>, fragment: Value) {
+    for key in ROPE_KEYS {
+        config.remove(key);
+    }
+    if let Value::Object(keys) = fragment {
+        config.extend(keys);
+    }
+}
+
 /// The top-level key that selects interleaved pairs, named as in transformers'
 /// `DeepseekV3Config` (whose checkpoints store interleaved q/k rows). transformers' LLaMA-family
 /// models ignore it and always rotate half-split pairs.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use burn::nn::{Embedding, Linear, RmsNorm};
 use burn::tensor::{Device, Tensor, TensorData};
-use rope_ext_core::hf::{HfForm, LayerTypeRopes, write_config, write_layer_type_config};
+use rope_ext_core::hf::{HfForm, LayerTypeRopes, merge_config, merge_layer_type_config};
 use safetensors::{Dtype, SafeTensors};
 use serde_json::Value;
 
@@ -449,21 +449,10 @@ impl Llama {
         std::fs::create_dir_all(dir).map_err(|source| ModelError::Io { path: dir.into(), source })?;
         write_tensors(&dir.join("model.safetensors"), &self.named_tensors())?;
         let mut cfg = self.config.raw.clone();
-        for key in [
-            "rope_scaling",
-            "rope_parameters",
-            "rope_theta",
-            "partial_rotary_factor",
-            "rope_ext",
-            "original_max_position_embeddings",
-            "rope_local_base_freq",
-        ] {
-            cfg.remove(key);
-        }
         let c = &self.config;
         let per_type = rope_ext_core::hf::PER_LAYER_TYPE_FAMILIES.iter().any(|f| f.0 == c.model_type);
-        let fragment = if !per_type && c.layer_ropes.iter().all(|&r| r == LayerRope::Main) {
-            write_config(&c.rope, HfForm::V5)
+        if !per_type && c.layer_ropes.iter().all(|&r| r == LayerRope::Main) {
+            merge_config(&mut cfg, &c.rope, HfForm::V5);
         } else {
             // RoPE per layer type: `full_attention` is the main RoPE; `sliding_attention` the
             // local one, or `null` where those layers have none.
@@ -472,10 +461,7 @@ impl Llama {
             if c.local_rope.is_some() || c.layer_ropes.contains(&LayerRope::Absent) {
                 by_type.insert("sliding_attention".into(), c.local_rope.clone());
             }
-            write_layer_type_config(&by_type)?
-        };
-        if let Value::Object(frag) = fragment {
-            cfg.extend(frag);
+            merge_layer_type_config(&mut cfg, &by_type)?;
         }
         let text = serde_json::to_string_pretty(&Value::Object(cfg)).expect("a JSON map serialises") + "\n";
         atomic_write(&dir.join("config.json"), text.as_bytes())

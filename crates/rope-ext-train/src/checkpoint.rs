@@ -127,6 +127,11 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError
     rope_ext_model::files::atomic_write(path, format!("{text}\n").as_bytes()).map_err(|e| TrainError::io(path, e))
 }
 
+/// Writes `text` to `path` atomically (a report, a figure).
+pub fn write_text(path: &Path, text: &str) -> Result<(), TrainError> {
+    rope_ext_model::files::atomic_write(path, text.as_bytes()).map_err(|e| TrainError::io(path, e))
+}
+
 /// Reads a JSON file into `T`; a structural mismatch names the field and line.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;

@@ -407,10 +407,7 @@ fn evaluate(
 pub fn write_results(c: &Comparison, dir: &Path) -> Result<(), TrainError> {
     std::fs::create_dir_all(dir).map_err(|e| TrainError::io(dir, e))?;
     crate::checkpoint::write_json(&dir.join("results.json"), c)?;
-    let write = |name: &str, text: String| {
-        let p = dir.join(name);
-        std::fs::write(&p, text).map_err(|e| TrainError::io(&p, e))
-    };
+    let write = |name: &str, text: String| crate::checkpoint::write_text(&dir.join(name), &text);
     write("results.md", markdown(c))?;
     write("perplexity.svg", perplexity_plot(c))?;
     write("passkey.svg", passkey_plot(c))

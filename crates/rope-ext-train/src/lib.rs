@@ -33,6 +33,7 @@ pub mod data;
 pub mod error;
 pub mod eval;
 pub mod optim;
+pub mod pretrain;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -150,7 +150,6 @@ pub fn apply_method(
     cfg.scaling = scaling.clone();
     if let Some(n) = max_position_embeddings {
         cfg.max_position_embeddings = n;
-        model.config.raw.insert("max_position_embeddings".into(), n.into());
         // With RoPE per layer type the method extends the full-attention layers; the local
         // RoPE keeps its method and shares the model's context length.
         if let Some(local) = &model.config.local_rope {

@@ -185,25 +185,15 @@ pub struct StepMetrics {
 }
 
 impl StepMetrics {
-    /// A one-line progress bar: bar, step, loss, tokens/s and ETA, given the seconds elapsed
-    /// since the first step of this process and the step it started from.
-    pub fn progress_line(&self, elapsed: f64, started_at: u64) -> String {
-        const WIDTH: usize = 24;
-        let done = self.step as f64 / self.total_steps.max(1) as f64;
-        let filled = (done * WIDTH as f64).round() as usize;
-        let per_step = elapsed / (self.step - started_at).max(1) as f64;
-        let eta = per_step * (self.total_steps - self.step) as f64;
+    /// The step's figures for a progress display: loss, gradient norm, learning rate and
+    /// throughput (`loss 4.1234 |g| 0.812 lr 1.00e-3 1234 tok/s`).
+    pub fn summary(&self) -> String {
         format!(
-            "[{}{}] {}/{} loss {:.4} |g| {:.3} lr {:.2e} {:.0} tok/s ETA {}",
-            "#".repeat(filled.min(WIDTH)),
-            ".".repeat(WIDTH - filled.min(WIDTH)),
-            self.step,
-            self.total_steps,
+            "loss {:.4} |g| {:.3} lr {:.2e} {:.0} tok/s",
             self.loss,
             self.grad_norm,
             self.lr,
-            self.tokens as f64 / self.seconds.max(1e-9),
-            clock(eta)
+            self.tokens as f64 / self.seconds.max(1e-9)
         )
     }
 }

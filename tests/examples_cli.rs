@@ -1,0 +1,44 @@
+//! Every example is a command-line program with clap's `--help` and `--version`, and clap's
+//! error (status 2, the usage) for an unknown flag.
+
+use std::process::{Command, Output};
+
+const EXAMPLES: [&str; 7] =
+    ["bench_model", "entropy_probe", "extend_100_samples", "forward", "pretrain_base", "rope_tables", "train"];
+
+/// `cargo test` builds the examples beside the test binaries: target/<profile>/examples.
+fn example(name: &str, args: &[&str]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let bin = dir.join("examples").join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    Command::new(&bin).args(args).output().unwrap_or_else(|e| panic!("{}: {e}", bin.display()))
+}
+
+#[test]
+fn help_prints_the_usage_of_every_example() {
+    for name in EXAMPLES {
+        let out = example(name, &["--help"]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{name}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains(&format!("Usage: {name}")) && stdout.contains("--help"), "{name}: {stdout}");
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    for name in EXAMPLES {
+        let out = example(name, &["--version"]);
+        assert!(out.status.success(), "{name}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("{name} {}", env!("CARGO_PKG_VERSION")));
+    }
+}
+
+#[test]
+fn an_unknown_flag_is_a_usage_error() {
+    for name in EXAMPLES {
+        let out = example(name, &["--frobnicate"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains("unexpected argument '--frobnicate'"), "{name}: {stderr}");
+    }
+}
