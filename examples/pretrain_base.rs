@@ -22,8 +22,7 @@ use clap::Parser;
 use rope_ext::model::AttentionImpl;
 use rope_ext::train::checkpoint::read_json;
 use rope_ext::train::pretrain::{self, PretrainConfig};
-use rope_ext::train::run::RunEvent;
-use support::{BackendArg, Progress, clock};
+use support::{BackendArg, RunDisplay, clock};
 
 /// Pretrains the small base model, one phase (a JSON configuration) per call.
 #[derive(Parser)]
@@ -47,30 +46,10 @@ fn run(a: Args) -> anyhow::Result<()> {
     let backend = a.backend.backend;
     let device = backend.device()?;
     let phase = cfg.phase.clone();
-    let mut progress: Option<Progress> = None;
-    let mut on_event = |event: RunEvent<'_>| match event {
-        RunEvent::Loading { model } => eprintln!("{phase}: loading {}", model.display()),
-        RunEvent::Tokenizing { corpus } => eprintln!("{phase}: reading and tokenizing {}", corpus.display()),
-        RunEvent::Samples { samples, tokens } => eprintln!("{phase}: {samples} training samples, {tokens} tokens"),
-        RunEvent::Resuming { step, checkpoint } => {
-            eprintln!("{phase}: resuming at step {step} from {}", checkpoint.display())
-        }
-        RunEvent::Training { step, total_steps } => {
-            progress = Some(Progress::new(phase.clone(), total_steps).starting_at(step))
-        }
-        RunEvent::Step(m) => {
-            if let Some(bar) = progress.as_mut() {
-                bar.step(m)
-            }
-        }
-        RunEvent::Exporting { dir } => {
-            if let Some(bar) = progress.take() {
-                bar.finish()
-            }
-            eprintln!("{phase}: writing the model to {} and evaluating it", dir.display())
-        }
-    };
-    let report = pretrain::execute(&cfg, &a.out, &device, AttentionImpl::for_backend(backend), &mut on_event)?;
+    let mut display = RunDisplay::new(phase.clone());
+    let report = pretrain::execute(&cfg, &a.out, &device, AttentionImpl::for_backend(backend), &mut |event| {
+        display.show(event)
+    })?;
     let ppl = &report.validation_perplexity;
     support::emit(&format!(
         "{phase}: validation perplexity at {}: {:.2} (per-window mean; token-weighted {:.2}); passkey at {}: {:.0}%; total {}",

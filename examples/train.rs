@@ -23,8 +23,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Parser;
-use rope_ext::train::run::{self, RunConfig, RunEvent};
-use support::{BackendArg, Progress, clock};
+use rope_ext::train::run::{self, RunConfig};
+use support::{BackendArg, RunDisplay, clock};
 
 /// Extends a model by one run configuration (JSON): fine-tuning with checkpoints, metrics and
 /// an HF export; run it again to resume.
@@ -49,42 +49,10 @@ fn run(a: Args) -> anyhow::Result<()> {
     let device = a.backend.backend.device()?;
     let started = Instant::now();
     let name = &cfg.name;
-    let mut progress: Option<Progress> = None;
-    let mut on_event = |event: RunEvent<'_>| match event {
-        RunEvent::Loading { model } => {
-            eprintln!("{name}: reading the tokenizer and configuration of {}", model.display())
-        }
-        RunEvent::Tokenizing { corpus } => eprintln!("{name}: reading and tokenizing {}", corpus.display()),
-        RunEvent::Samples { samples, tokens } => eprintln!("{name}: {samples} training samples, {tokens} tokens"),
-        RunEvent::Resuming { step, checkpoint } => {
-            eprintln!("{name}: resuming at step {step} from {}", checkpoint.display())
-        }
-        RunEvent::Training { step, total_steps } => {
-            match step {
-                0 => eprintln!("{name}: training, {total_steps} steps"),
-                _ => {
-                    eprintln!("{name}: training from step {step}, {} of {total_steps} steps to go", total_steps - step)
-                }
-            }
-            progress = Some(Progress::new(name.clone(), total_steps).starting_at(step));
-        }
-        RunEvent::Step(m) => {
-            if let Some(bar) = progress.as_mut() {
-                bar.step(m)
-            }
-        }
-        RunEvent::Exporting { dir } => {
-            if let Some(bar) = progress.take() {
-                bar.finish()
-            }
-            eprintln!("{name}: writing the model to {}", dir.display())
-        }
-    };
-    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut on_event)
+    let mut display = RunDisplay::new(name.clone());
+    let outcome = run::execute(&cfg, &a.out, &device, a.max_steps, &mut |event| display.show(event))
         .with_context(|| format!("run `{name}` into {}", a.out.display()))?;
-    if let Some(bar) = progress {
-        bar.finish()
-    }
+    display.finish();
     support::emit(&match outcome.model {
         Some(dir) => format!(
             "{name}: {} steps done in {}; model written to {}",

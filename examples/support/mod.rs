@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use rope_ext::model::BackendKind;
+use rope_ext::train::run::RunEvent;
 use rope_ext::train::train::StepMetrics;
 use tracing_subscriber::EnvFilter;
 
@@ -129,6 +130,53 @@ impl Progress {
         let (pos, elapsed) = (self.bar.position(), self.bar.elapsed().as_secs_f64());
         let of = self.bar.length().filter(|&n| n > 0).map(|n| format!("/{n}")).unwrap_or_default();
         format!("{} {pos}{of} after {} {}", self.bar.prefix(), clock(elapsed), self.bar.message())
+    }
+}
+
+/// Shows the events of a training run (`train`, `pretrain_base`): a line per stage, prefixed
+/// with the run's name, and a progress bar over the steps.
+pub struct RunDisplay {
+    name: String,
+    bar: Option<Progress>,
+}
+
+impl RunDisplay {
+    /// A display for the run `name`.
+    pub fn new(name: impl Into<String>) -> Self {
+        RunDisplay { name: name.into(), bar: None }
+    }
+
+    /// Shows one event.
+    pub fn show(&mut self, event: RunEvent<'_>) {
+        let name = self.name.clone();
+        match event {
+            RunEvent::Loading { model } => eprintln!("{name}: loading {}", model.display()),
+            RunEvent::Tokenizing { corpus } => eprintln!("{name}: reading and tokenizing {}", corpus.display()),
+            RunEvent::Samples { samples, tokens } => eprintln!("{name}: {samples} training samples, {tokens} tokens"),
+            RunEvent::Resuming { step, checkpoint } => {
+                eprintln!("{name}: resuming at step {step} from {}", checkpoint.display())
+            }
+            RunEvent::Training { step, total_steps } => {
+                eprintln!("{name}: training, step {step} of {total_steps} done");
+                self.bar = Some(Progress::new(name, total_steps).starting_at(step));
+            }
+            RunEvent::Step(m) => {
+                if let Some(bar) = self.bar.as_mut() {
+                    bar.step(m)
+                }
+            }
+            RunEvent::Exporting { dir } => {
+                self.finish();
+                eprintln!("{name}: writing the model to {}", dir.display())
+            }
+        }
+    }
+
+    /// Ends the progress bar, if one is shown.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish()
+        }
     }
 }
 

@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use self::field::{integer, number, opt_f64, opt_usize, required_usize, wrong_type};
 use crate::error::{RopeError, at_least};
 use crate::layout::PairLayout;
 use crate::methods::abf::Abf;
@@ -814,28 +815,53 @@ impl<'a> Keys<'a> {
     }
 }
 
-fn wrong_type(field: &str, expected: &'static str, found: &Value) -> RopeError {
-    RopeError::WrongType { field: field.to_string(), expected, found: found.to_string() }
-}
+/// Typed reads of `config.json` values, each error naming the key, the type required and the
+/// value found (`` `hidden_size` must be a non-negative integer, got "64" ``). A `null` counts
+/// as absent, as transformers' config classes treat it. Shared by every reader of the house's
+/// configs (the model crate's architecture keys too), so a key is checked one way everywhere.
+pub mod field {
+    use serde_json::{Map, Value};
 
-fn number(field: &str, v: &Value) -> Result<f64, RopeError> {
-    v.as_f64().ok_or_else(|| wrong_type(field, "a number", v))
-}
+    use crate::error::RopeError;
 
-fn integer(field: &str, v: &Value) -> Result<usize, RopeError> {
-    v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| wrong_type(field, "a non-negative integer", v))
-}
+    /// The error for `found` where `field` must be `expected` (`"a number"`).
+    pub fn wrong_type(field: &str, expected: &'static str, found: &Value) -> RopeError {
+        RopeError::WrongType { field: field.to_string(), expected, found: found.to_string() }
+    }
 
-fn opt_f64(map: &Map<String, Value>, key: &str) -> Result<Option<f64>, RopeError> {
-    map.get(key).filter(|v| !v.is_null()).map(|v| number(key, v)).transpose()
-}
+    /// `v` as a number.
+    pub fn number(field: &str, v: &Value) -> Result<f64, RopeError> {
+        v.as_f64().ok_or_else(|| wrong_type(field, "a number", v))
+    }
 
-fn opt_usize(map: &Map<String, Value>, key: &str) -> Result<Option<usize>, RopeError> {
-    map.get(key).filter(|v| !v.is_null()).map(|v| integer(key, v)).transpose()
-}
+    /// `v` as a non-negative integer.
+    pub fn integer(field: &str, v: &Value) -> Result<usize, RopeError> {
+        v.as_u64().and_then(|n| usize::try_from(n).ok()).ok_or_else(|| wrong_type(field, "a non-negative integer", v))
+    }
 
-fn required_usize(map: &Map<String, Value>, key: &'static str, scope: &str) -> Result<usize, RopeError> {
-    opt_usize(map, key)?.ok_or_else(|| RopeError::MissingKey { rope_type: scope.to_string(), key })
+    /// `map[key]` as a number, if present.
+    pub fn opt_f64(map: &Map<String, Value>, key: &str) -> Result<Option<f64>, RopeError> {
+        map.get(key).filter(|v| !v.is_null()).map(|v| number(key, v)).transpose()
+    }
+
+    /// `map[key]` as a non-negative integer, if present.
+    pub fn opt_usize(map: &Map<String, Value>, key: &str) -> Result<Option<usize>, RopeError> {
+        map.get(key).filter(|v| !v.is_null()).map(|v| integer(key, v)).transpose()
+    }
+
+    /// `map[key]` as a boolean, if present.
+    pub fn opt_bool(map: &Map<String, Value>, key: &str) -> Result<Option<bool>, RopeError> {
+        map.get(key)
+            .filter(|v| !v.is_null())
+            .map(|v| v.as_bool().ok_or_else(|| wrong_type(key, "a boolean", v)))
+            .transpose()
+    }
+
+    /// `map[key]` as a non-negative integer, required (the error names `scope`, the method or
+    /// `config`, that needs it).
+    pub fn required_usize(map: &Map<String, Value>, key: &'static str, scope: &str) -> Result<usize, RopeError> {
+        opt_usize(map, key)?.ok_or_else(|| RopeError::MissingKey { rope_type: scope.to_string(), key })
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@
 
 use std::path::Path;
 
-use rope_ext_core::{Rope, hf};
+use rope_ext_core::hf::field;
+use rope_ext_core::{Rope, RopeError, hf};
 use serde_json::{Map, Value};
 
 use crate::error::ModelError;
@@ -240,23 +241,15 @@ impl LlamaConfig {
             }
         }
         let attention_scale = if gemma {
-            match raw.get("query_pre_attn_scalar") {
-                None | Some(Value::Null) => 1.0 / GEMMA3_QUERY_PRE_ATTN_SCALAR.sqrt(),
-                Some(v) => match v.as_f64() {
-                    Some(q) if q.is_finite() && q > 0.0 => 1.0 / q.sqrt(),
-                    _ => return Err(bad("query_pre_attn_scalar", "must be a finite number > 0", v)),
-                },
-            }
+            1.0 / positive(&raw, "query_pre_attn_scalar")?.unwrap_or(GEMMA3_QUERY_PRE_ATTN_SCALAR).sqrt()
         } else {
             1.0 / (head_dim as f64).sqrt()
         };
         let final_logit_softcapping = match raw.get("final_logit_softcapping") {
-            None | Some(Value::Null) => None,
-            Some(v) if gemma => match v.as_f64() {
-                Some(c) if c.is_finite() && c > 0.0 => Some(c),
-                _ => return Err(bad("final_logit_softcapping", "must be a finite number > 0 or null", v)),
-            },
-            Some(v) => return Err(bad("final_logit_softcapping", "is read for gemma3_text only", v)),
+            Some(v) if !gemma && !v.is_null() => {
+                return Err(bad("final_logit_softcapping", "is read for gemma3_text only", v));
+            }
+            _ => positive(&raw, "final_logit_softcapping")?,
         };
         let config = LlamaConfig {
             vocab_size: req_size(&raw, "vocab_size", MAX_WIDTH)?,
@@ -414,13 +407,7 @@ fn probability(raw: &Map<String, Value>, field: &'static str) -> Result<f64, Mod
 /// `rms_norm_eps` (default 1e-6 as in `LlamaConfig`, `Gemma3TextConfig` and the Qwen and
 /// Mistral configs; 1e-5 in `Phi3Config`): finite and positive.
 fn rms_norm_eps(raw: &Map<String, Value>, model_type: &str) -> Result<f64, ModelError> {
-    match raw.get("rms_norm_eps") {
-        None | Some(Value::Null) => Ok(if model_type == "phi3" { 1e-5 } else { 1e-6 }),
-        Some(v) => match v.as_f64() {
-            Some(eps) if eps.is_finite() && eps > 0.0 => Ok(eps),
-            _ => Err(bad("rms_norm_eps", "must be a finite number > 0", v)),
-        },
-    }
+    Ok(positive(raw, "rms_norm_eps")?.unwrap_or(if model_type == "phi3" { 1e-5 } else { 1e-6 }))
 }
 
 /// A layer's attention type, as `layer_types` names it.
@@ -556,15 +543,40 @@ fn bad(field: &'static str, problem: &str, v: &Value) -> ModelError {
     ModelError::Config { field, problem: format!("{problem}, got {v}") }
 }
 
-fn token(v: &Value, field: &'static str) -> Result<u32, ModelError> {
-    v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(field, "must be a token id", v))
+/// `raw[field]` as a non-negative integer, if present (core's typed read, [`field::opt_usize`]).
+fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usize>, ModelError> {
+    field::opt_usize(raw, field).map_err(|e| field_error(field, e))
 }
 
-fn opt_usize(raw: &Map<String, Value>, field: &'static str) -> Result<Option<usize>, ModelError> {
+/// `raw[field]` as a boolean, if present ([`field::opt_bool`]).
+fn opt_bool(raw: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ModelError> {
+    field::opt_bool(raw, field).map_err(|e| field_error(field, e))
+}
+
+/// A wrong type read by core's [`field`] helpers, as the model's [`ModelError::Config`] for
+/// the architecture key `field`.
+fn field_error(field: &'static str, e: RopeError) -> ModelError {
+    match e {
+        RopeError::WrongType { expected, found, .. } => {
+            ModelError::Config { field, problem: format!("must be {expected}, got {found}") }
+        }
+        other => ModelError::Rope(other),
+    }
+}
+
+/// `raw[field]`, if present: a finite number > 0.
+fn positive(raw: &Map<String, Value>, field: &'static str) -> Result<Option<f64>, ModelError> {
     match raw.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_u64().map(|n| Some(n as usize)).ok_or_else(|| bad(field, "must be a non-negative integer", v)),
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() && x > 0.0 => Ok(Some(x)),
+            _ => Err(bad(field, "must be a finite number > 0", v)),
+        },
     }
+}
+
+fn token(v: &Value, field: &'static str) -> Result<u32, ModelError> {
+    v.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| bad(field, "must be a token id", v))
 }
 
 /// The largest width (vocabulary, hidden, MLP, heads) a config may give (`head_dim` is bounded
@@ -586,12 +598,5 @@ fn req_size(raw: &Map<String, Value>, field: &'static str, max: usize) -> Result
             Err(ModelError::Config { field, problem: format!("is {v}, more than the {max} this loader accepts") })
         }
         Some(v) => Ok(v),
-    }
-}
-
-fn opt_bool(raw: &Map<String, Value>, field: &'static str) -> Result<Option<bool>, ModelError> {
-    match raw.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => v.as_bool().map(Some).ok_or_else(|| bad(field, "must be a boolean", v)),
     }
 }

@@ -199,6 +199,14 @@ pub fn execute(
     let train_docs = data::read_corpus(&train_corpus)?;
     let tokenizer = tokenizer(cfg, out, &train_docs)?;
     let train_ids = data::tokenize(&tokenizer, &train_docs)?;
+    let (tokens, bytes) =
+        (train_ids.iter().map(Vec::len).sum::<usize>(), train_docs.iter().map(|d| d.text.len()).sum::<usize>());
+    tracing::info!(
+        vocab = tokenizer.inner().get_vocab_size(true),
+        tokens,
+        bytes_per_token = bytes as f64 / tokens.max(1) as f64,
+        "tokenizer ready; training split tokenized"
+    );
     let samples = training_samples(cfg, &tokenizer, &train_ids)?;
     let train_samples = samples.len();
     on_event(RunEvent::Samples { samples: train_samples, tokens: samples.iter().map(|s| s.tokens.len()).sum() });
