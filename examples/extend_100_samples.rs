@@ -10,18 +10,19 @@
 //! lengths, samples or schedule; `--model` points at any HF LLaMA-family directory with a
 //! `tokenizer.json` (e.g. a 7B model on a GPU for the paper-scale run) or a llama.cpp `.gguf`
 //! file; `--export DIR` saves
-//! every fine-tuned model as an HF directory `DIR/<method>/`. Writes
+//! every fine-tuned model as an HF directory `DIR/<method>/`; `--replot` runs nothing and writes
+//! the table and figures again from `OUT/results.json`. Writes
 //! `OUT/{results.json, results.md, perplexity.svg, passkey.svg}` and prints the table.
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 use rope_ext::train::checkpoint::read_json;
-use rope_ext::train::compare::{self, CompareConfig, Event};
+use rope_ext::train::compare::{self, CompareConfig, Comparison, Event};
 use support::{BackendArg, Progress, clock};
 
 /// The main job: extends the base model from 256 to 1,024 tokens with every method, training-free
@@ -42,11 +43,18 @@ struct Args {
     /// Save every fine-tuned model as an HF directory `DIR/<method>/`.
     #[arg(long, value_name = "DIR")]
     export: Option<PathBuf>,
+    /// Run nothing: write the table and figures again from `OUT/results.json`.
+    #[arg(long, conflicts_with_all = ["model", "config", "export"])]
+    replot: bool,
     #[command(flatten)]
     backend: BackendArg,
 }
 
 fn run(a: Args) -> anyhow::Result<()> {
+    if a.replot {
+        let c: Comparison = read_json(&a.out.join("results.json"))?;
+        return report(&c, &a.out);
+    }
     let mut config = match &a.config {
         Some(path) => read_json::<CompareConfig>(path)?,
         None => CompareConfig::default(),
@@ -94,11 +102,16 @@ fn run(a: Args) -> anyhow::Result<()> {
     if let Some(bar) = progress {
         bar.finish()
     }
-    compare::write_results(&c, &a.out).with_context(|| format!("writing the results to {}", a.out.display()))?;
+    report(&c, &a.out)
+}
+
+/// Writes the results into `out` and prints the table.
+fn report(c: &Comparison, out: &Path) -> anyhow::Result<()> {
+    compare::write_results(c, out).with_context(|| format!("writing the results to {}", out.display()))?;
     support::emit(&format!(
         "{}\nwrote {}/{{results.json, results.md, perplexity.svg, passkey.svg}} in {}",
-        compare::markdown(&c),
-        a.out.display(),
+        compare::markdown(c),
+        out.display(),
         clock(c.seconds)
     ))
 }

@@ -39,6 +39,11 @@ fn writes_table_and_plot_for_every_method_and_length() {
     let cells = |l: &str| l.split('|').map(str::trim).filter(|c| !c.is_empty()).map(String::from).collect::<Vec<_>>();
     assert!(md.lines().any(|l| cells(l).get(..2) == Some(&["eabf".to_string(), "1".to_string()][..])), "{md}");
     assert!(std::fs::read_to_string(out.join("entropy.svg")).unwrap().contains("<polyline"));
+    // --replot writes the table again from entropy.json alone
+    std::fs::remove_file(out.join("entropy.md")).unwrap();
+    let replot = Command::new(&bin).args(["--replot", "--out", out.to_str().unwrap()]).output().unwrap();
+    assert!(replot.status.success(), "{}", String::from_utf8_lossy(&replot.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("entropy.md")).unwrap(), md);
     let bad = Command::new(&bin)
         .args(["--model", model.to_str().unwrap(), "--text", text.to_str().unwrap(), "--methods", "warp"])
         .output()

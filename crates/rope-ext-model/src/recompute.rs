@@ -85,18 +85,8 @@ pub trait AttentionKernel: Backend {
 
     /// `(dQ, dK, dV)` from the saved forward and the output gradient `dO`: the backend-generic
     /// `backward` by default, one kernel over host memory on flex.
-    #[allow(clippy::too_many_arguments)]
-    fn recompute_grads(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        d_out: FloatTensor<Self>,
-        scale: f64,
-        tiling: Tiling,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out)
+    fn recompute_grads(saved: Saved<Self>, d_out: FloatTensor<Self>) -> Grads<Self> {
+        backward::<Self>(saved, d_out)
     }
 }
 
@@ -113,18 +103,10 @@ impl AttentionKernel for burn::backend::Flex {
             .unwrap_or_else(|| forward::<Self>(q, k, v, scale, tiling))
     }
 
-    fn recompute_grads(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        d_out: FloatTensor<Self>,
-        scale: f64,
-        tiling: Tiling,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
-        crate::flex_attention::backward(&q, &k, &v, &out, &lse, &d_out, scale, tiling)
-            .unwrap_or_else(|| backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out))
+    fn recompute_grads(saved: Saved<Self>, d_out: FloatTensor<Self>) -> Grads<Self> {
+        let Saved { q, k, v, out, lse, scale, tiling } = &saved;
+        crate::flex_attention::backward(q, k, v, out, lse, &d_out, *scale, *tiling)
+            .unwrap_or_else(|| backward::<Self>(saved, d_out))
     }
 }
 
@@ -173,20 +155,12 @@ impl AttentionKernel for burn::backend::LibTorch {
         (TchTensor::new(out), TchTensor::new(lse.unsqueeze(-1)))
     }
 
-    fn recompute_grads(
-        q: FloatTensor<Self>,
-        k: FloatTensor<Self>,
-        v: FloatTensor<Self>,
-        out: FloatTensor<Self>,
-        lse: FloatTensor<Self>,
-        d_out: FloatTensor<Self>,
-        scale: f64,
-        tiling: Tiling,
-    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+    fn recompute_grads(saved: Saved<Self>, d_out: FloatTensor<Self>) -> Grads<Self> {
         use burn::backend::libtorch::TchTensor;
-        if !libtorch_flash(&q.tensor, tiling) {
-            return backward::<Self>(Saved { q, k, v, out, lse, scale, tiling }, d_out);
+        if !libtorch_flash(&saved.q.tensor, saved.tiling) {
+            return backward::<Self>(saved, d_out);
         }
+        let Saved { q, k, v, out, lse, scale, .. } = saved;
         let (dq, dk, dv) = tch::Tensor::internal_scaled_dot_product_flash_attention_for_cpu_backward(
             &d_out.tensor.contiguous(),
             &q.tensor,
@@ -250,15 +224,25 @@ pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, ti
 
 /// What the backward pass needs: the inputs, the output and the row log-sum-exps.
 #[derive(Debug, Clone)]
-struct Saved<B: Backend> {
-    q: FloatTensor<B>,
-    k: FloatTensor<B>,
-    v: FloatTensor<B>,
-    out: FloatTensor<B>,
-    lse: FloatTensor<B>,
-    scale: f64,
-    tiling: Tiling,
+pub struct Saved<B: Backend> {
+    /// `[b, h, n_q, d]` queries.
+    pub q: FloatTensor<B>,
+    /// `[b, h, n_k, d]` keys.
+    pub k: FloatTensor<B>,
+    /// `[b, h, n_k, d]` values.
+    pub v: FloatTensor<B>,
+    /// `[b, h, n_q, d]` the forward's output.
+    pub out: FloatTensor<B>,
+    /// `[b, h, n_q, 1]` its row log-sum-exps.
+    pub lse: FloatTensor<B>,
+    /// The score scale.
+    pub scale: f64,
+    /// The tiling (and causal offset, window) of the forward.
+    pub tiling: Tiling,
 }
+
+/// `(dQ, dK, dV)`.
+pub type Grads<B> = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
 
 #[derive(Debug)]
 struct CausalAttentionBackward;
@@ -269,8 +253,7 @@ impl<B: AttentionKernel> Backward<B, 3> for CausalAttentionBackward {
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
         let [node_q, node_k, node_v] = ops.parents;
-        let Saved { q, k, v, out, lse, scale, tiling } = ops.state;
-        let (dq, dk, dv) = B::recompute_grads(q, k, v, out, lse, grad, scale, tiling);
+        let (dq, dk, dv) = B::recompute_grads(ops.state, grad);
         for (node, g) in [(node_q, dq), (node_k, dk), (node_v, dv)] {
             if let Some(node) = node {
                 grads.register::<B>(node.id, g);
@@ -421,7 +404,7 @@ fn accumulate<B: Backend>(sum: Option<FloatTensor<B>>, x: FloatTensor<B>) -> Flo
 }
 
 /// The recomputing backward: `(dQ, dK, dV)`.
-fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>) {
+fn backward<B: Backend>(saved: Saved<B>, d_out: FloatTensor<B>) -> Grads<B> {
     let Saved { q, k, v, out, lse, scale, tiling } = saved;
     let Tiling { query_block, key_chunk, offset, .. } = tiling;
     let [_, _, nq, _] = dims::<B>(&q);
