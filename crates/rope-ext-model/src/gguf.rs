@@ -37,6 +37,11 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
+use rope_ext_core::hf::{self, HfForm};
+use rope_ext_core::methods::linear::Linear;
+use rope_ext_core::methods::yarn::Yarn;
+use rope_ext_core::{DEFAULT_THETA, RopeConfig, RopeScaling};
+
 use crate::config::LlamaConfig;
 use crate::error::ModelError;
 use crate::host::HostTensor;
@@ -386,7 +391,8 @@ impl Gguf {
         cfg.insert("intermediate_size".into(), json!(required("feed_forward_length")?));
         cfg.insert("num_hidden_layers".into(), json!(required("block_count")?));
         cfg.insert("num_attention_heads".into(), json!(heads));
-        cfg.insert("max_position_embeddings".into(), json!(required("context_length")?));
+        let context = required("context_length")?;
+        cfg.insert("max_position_embeddings".into(), json!(context));
         if let Some(kv) = int(&a("attention.head_count_kv"))? {
             cfg.insert("num_key_value_heads".into(), json!(kv));
         }
@@ -405,29 +411,25 @@ impl Gguf {
             None if heads > 0 => hidden / heads,
             None => 0,
         };
-        cfg.insert("head_dim".into(), json!(head_dim));
         if let Some(eps) = float(&a("attention.layer_norm_rms_epsilon"))? {
             cfg.insert("rms_norm_eps".into(), json!(eps));
-        }
-        cfg.insert("rope_theta".into(), json!(float(&a("rope.freq_base"))?.unwrap_or(10000.0)));
-        if let Some(dims) = int(&a("rope.dimension_count"))?
-            && dims != head_dim
-        {
-            cfg.insert("partial_rotary_factor".into(), json!(dims as f64 / head_dim.max(1) as f64));
         }
         let scaling_type = match self.metadata.get(&a("rope.scaling.type")) {
             None => None,
             Some(MetaValue::Str(s)) => Some(s.as_str()),
             Some(v) => return Err(err(format!("`{}` is {v:?}, not a string", a("rope.scaling.type")))),
         };
-        let factor = float(&a("rope.scaling.factor"))?;
-        let legacy_linear = float(&a("rope.scale_linear"))?;
-        let scaling = match (scaling_type, legacy_linear) {
-            (None | Some("none"), None) => Value::Null,
-            (None, Some(f)) => json!({"rope_type": "linear", "factor": f}),
-            (Some("linear"), None) => json!({"rope_type": "linear", "factor": factor}),
-            (Some("yarn"), None) => json!({"rope_type": "yarn", "factor": factor,
-                "original_max_position_embeddings": int(&a("rope.scaling.original_context_length"))?}),
+        let factor =
+            || float(&a("rope.scaling.factor"))?.ok_or_else(|| err(format!("has no `{}`", a("rope.scaling.factor"))));
+        let scaling = match (scaling_type, float(&a("rope.scale_linear"))?) {
+            (None | Some("none"), None) => RopeScaling::Default,
+            (None, Some(factor)) => RopeScaling::Linear(Linear { factor }),
+            (Some("linear"), None) => RopeScaling::Linear(Linear { factor: factor()? }),
+            (Some("yarn"), None) => RopeScaling::Yarn(Yarn {
+                factor: factor()?,
+                original_max_position_embeddings: int(&a("rope.scaling.original_context_length"))?.map(|n| n as usize),
+                ..Yarn::default()
+            }),
             (Some(t), None) => {
                 return Err(err(format!(
                     "`{}` is `{t}`; this loader reads none, linear and yarn",
@@ -438,7 +440,18 @@ impl Gguf {
                 return Err(err(format!("both `{}` and `{}` are set", a("rope.scaling.type"), a("rope.scale_linear"))));
             }
         };
-        cfg.insert("rope_scaling".into(), scaling);
+        let rotary = int(&a("rope.dimension_count"))?.unwrap_or(head_dim);
+        let rope = RopeConfig {
+            partial_rotary_factor: rotary as f64 / head_dim.max(1) as f64,
+            scaling,
+            ..RopeConfig::new(
+                head_dim as usize,
+                float(&a("rope.freq_base"))?.unwrap_or(DEFAULT_THETA),
+                context as usize,
+            )
+        };
+        let rope = rope.build().map_err(|e| err(format!("the metadata gives invalid RoPE settings: {e}")))?;
+        hf::merge_config(&mut cfg, &rope, HfForm::V5);
         let vocab = match int(&a("vocab_size"))? {
             Some(v) => Some(v),
             None => match self.metadata.get("tokenizer.ggml.tokens") {

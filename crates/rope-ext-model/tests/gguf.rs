@@ -165,3 +165,39 @@ fn smollm2_gguf_matches_transformers() {
     assert!(d <= 1e-6, "blocked vs whole NLL: {d:e}");
     assert!(dt <= 1e-3, "blocked NLL vs transformers: {dt:e}");
 }
+
+/// llama.cpp's RoPE metadata becomes core's methods: YaRN with its original context, linear
+/// (both spellings), a partial rotary dimension; a scaling type without its factor is named.
+#[test]
+fn rope_metadata_becomes_the_method() {
+    use rope_ext_core::RopeScaling;
+    use rope_ext_core::methods::linear::Linear;
+    use rope_ext_core::methods::yarn::Yarn;
+    use rope_ext_model::gguf::{Gguf, MetaValue};
+
+    let path = fixtures().join("gguf/tiny-f32.gguf");
+    let base = Gguf::read(&path).unwrap();
+    let with = |keys: &[(&str, MetaValue)]| {
+        let mut g = Gguf::read(&path).unwrap();
+        g.metadata.extend(keys.iter().map(|(k, v)| (format!("llama.{k}"), v.clone())));
+        g.config(&path)
+    };
+    let head_dim = base.config(&path).unwrap().rope.config().head_dim;
+    let yarn = with(&[
+        ("rope.scaling.type", MetaValue::Str("yarn".into())),
+        ("rope.scaling.factor", MetaValue::Float(4.0)),
+        ("rope.scaling.original_context_length", MetaValue::Int(64)),
+    ])
+    .unwrap();
+    let expected = Yarn { factor: 4.0, original_max_position_embeddings: Some(64), ..Yarn::default() };
+    assert_eq!(yarn.rope.config().scaling, RopeScaling::Yarn(expected));
+    let linear =
+        with(&[("rope.scaling.type", MetaValue::Str("linear".into())), ("rope.scaling.factor", MetaValue::Int(2))]);
+    assert_eq!(linear.unwrap().rope.config().scaling, RopeScaling::Linear(Linear { factor: 2.0 }));
+    let legacy = with(&[("rope.scale_linear", MetaValue::Float(3.0))]).unwrap();
+    assert_eq!(legacy.rope.config().scaling, RopeScaling::Linear(Linear { factor: 3.0 }));
+    let partial = with(&[("rope.dimension_count", MetaValue::Int(head_dim as i128 / 2))]).unwrap();
+    assert_eq!(partial.rope.config().partial_rotary_factor, 0.5);
+    let missing = with(&[("rope.scaling.type", MetaValue::Str("yarn".into()))]).unwrap_err().to_string();
+    assert!(missing.contains("has no `llama.rope.scaling.factor`"), "{missing}");
+}
