@@ -11,12 +11,10 @@ mod support;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use clap::{Parser, ValueEnum};
-use rope_ext::model::burn::tensor::Tensor;
-use rope_ext::model::host::to_host;
-use rope_ext::model::{AttentionImpl, ForwardOptions, Llama};
+use rope_ext::model::bench::{self, BenchMode};
+use rope_ext::model::{AttentionImpl, Llama};
 use serde_json::json;
 use support::BackendArg;
 
@@ -35,7 +33,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = Mode::Forward)]
     mode: Mode,
     /// The attention: fused, reference, chunked or chunked:Q:K (default: the backend's).
-    #[arg(long, value_parser = parse_attention)]
+    #[arg(long)]
     attention: Option<AttentionImpl>,
     /// Timed repetitions after one warm-up; the best is reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
@@ -55,67 +53,25 @@ enum Mode {
     TrainCheckpointed,
 }
 
-fn parse_attention(v: &str) -> Result<AttentionImpl, String> {
-    let block = |s: &str| s.parse().map_err(|_| format!("`{s}` is not a block size"));
-    match v.split(':').collect::<Vec<_>>().as_slice() {
-        ["fused"] => Ok(AttentionImpl::Fused),
-        ["reference"] => Ok(AttentionImpl::Reference),
-        ["chunked"] => Ok(AttentionImpl::CHUNKED),
-        ["chunked", q, k] => Ok(AttentionImpl::Chunked { query_block: block(q)?, key_chunk: block(k)? }),
-        _ => Err(format!("`{v}` is none of fused, reference, chunked[:Q:K]")),
-    }
-}
-
-fn peak_rss_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn run(a: Args) -> anyhow::Result<()> {
     let backend = a.backend.backend;
-    let base = backend.device()?;
-    let device = match a.mode {
-        Mode::TrainCheckpointed => base.autodiff().gradient_checkpointing(),
-        Mode::Train => base.autodiff(),
-        Mode::Forward => base,
+    let mode = match a.mode {
+        Mode::Forward => BenchMode::Forward,
+        Mode::Train => BenchMode::Train,
+        Mode::TrainCheckpointed => BenchMode::TrainCheckpointed,
     };
+    let model = Llama::load(&a.model, &mode.device(backend.device()?))?;
     let attention = a.attention.unwrap_or(AttentionImpl::for_backend(backend));
-    let model = Llama::load(&a.model, &device)?;
-    let (len, vocab) = (a.len as usize, model.config.vocab_size as u32);
-    let ids: Vec<u32> = (0..a.len).map(|i| (i * 7919 + 13) % vocab).collect();
-    let mut best = f64::INFINITY;
-    for rep in 0..=a.repeats {
-        let tokens = model.tokens(std::slice::from_ref(&ids))?;
-        let start = Instant::now();
-        let options = ForwardOptions { attention, entropy: None };
-        if a.mode == Mode::Forward {
-            let logits = model.forward(tokens, options);
-            let _ = to_host(logits.slice([0..1, len - 1..len, 0..vocab as usize]));
-        } else {
-            let targets = model.tokens(&[ids[1..].iter().chain(&ids[..1]).copied().collect()])?;
-            let hidden = model.hidden(tokens, options);
-            let mean = Tensor::<2>::full([1, len], 1.0 / len as f64, &device);
-            let grads = model.next_token_loss(hidden, targets, mean).backward();
-            drop(grads);
-        }
-        let secs = start.elapsed().as_secs_f64();
-        if rep > 0 {
-            best = best.min(secs);
-        }
-    }
-    let mode = a.mode.to_possible_value().map(|v| v.get_name().to_string());
+    let len = a.len as usize;
+    let seconds = bench::best_seconds(&model, mode, len, attention, a.repeats as usize)?;
     support::emit(
         &json!({
             "impl": format!("rope-ext/{backend}"),
-            "mode": mode,
+            "mode": a.mode.to_possible_value().map(|v| v.get_name().to_string()),
             "len": len,
-            "seconds": best,
-            "tokens_per_s": len as f64 / best,
-            "peak_rss_bytes": peak_rss_bytes(),
+            "seconds": seconds,
+            "tokens_per_s": len as f64 / seconds,
+            "peak_rss_bytes": bench::peak_rss_bytes(),
         })
         .to_string(),
     )

@@ -42,3 +42,21 @@ fn an_unknown_flag_is_a_usage_error() {
         assert!(stderr.contains("unexpected argument '--frobnicate'"), "{name}: {stderr}");
     }
 }
+
+/// `bench_model` prints the one JSON line `compare_pytorch.py` reads, for each mode.
+#[test]
+fn bench_model_prints_its_json_line() {
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny-llama/default");
+    for mode in ["forward", "train", "train-checkpointed"] {
+        let out = example("bench_model", &["--model", model, "--len", "16", "--mode", mode, "--repeats", "1"]);
+        assert!(out.status.success(), "{mode}: {}", String::from_utf8_lossy(&out.stderr));
+        let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            (line["impl"].as_str(), line["mode"].as_str(), line["len"].as_u64()),
+            (Some("rope-ext/cpu"), Some(mode), Some(16))
+        );
+        assert!(line["tokens_per_s"].as_f64().unwrap() > 0.0 && line["peak_rss_bytes"].as_u64().unwrap() > 0);
+    }
+    let short = example("bench_model", &["--model", model, "--len", "1"]);
+    assert_eq!(short.status.code(), Some(2));
+}

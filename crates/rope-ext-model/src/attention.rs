@@ -64,6 +64,22 @@ impl AttentionImpl {
     }
 }
 
+impl std::str::FromStr for AttentionImpl {
+    type Err = String;
+
+    /// `fused`, `reference`, `chunked` (the default blocks) or `chunked:Q:K`.
+    fn from_str(v: &str) -> Result<Self, Self::Err> {
+        let block = |s: &str| s.parse().map_err(|_| format!("`{s}` is not a block size"));
+        match v.split(':').collect::<Vec<_>>().as_slice() {
+            ["fused"] => Ok(AttentionImpl::Fused),
+            ["reference"] => Ok(AttentionImpl::Reference),
+            ["chunked"] => Ok(AttentionImpl::CHUNKED),
+            ["chunked", q, k] => Ok(AttentionImpl::Chunked { query_block: block(q)?, key_chunk: block(k)? }),
+            _ => Err(format!("`{v}` is none of fused, reference, chunked[:Q:K]")),
+        }
+    }
+}
+
 impl Default for AttentionImpl {
     /// [`AttentionImpl::CHUNKED`]: on flex it measured faster than burn's fused kernel (623 vs
     /// 508 tokens/s for a 2,048-token forward of the 30M benchmark model).

@@ -23,6 +23,7 @@ pub use burn;
 
 pub mod attention;
 pub mod backend;
+pub mod bench;
 pub mod config;
 pub mod error;
 pub mod files;
