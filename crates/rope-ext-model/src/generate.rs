@@ -8,6 +8,13 @@
 //! lacks. The result equals a full recompute at every step. For dynamic NTK past the original
 //! window this means a re-prefill at every step: correct, and as slow as no cache; static methods
 //! never re-prefill.
+//!
+//! Re-rotating the cached keys by the change of angle instead (llama.cpp's K-shift) is exact
+//! for layer 0 only: from layer 1 on, a cached key or value is a function of the earlier
+//! layers' attention, which ran with the old frequencies. Measured on the tiny LongRoPE fixture
+//! at its short→long switch (256 → 257 tokens): layer 0's re-rotated keys match a recompute
+//! within 5e-7, layer 1's differ by up to 3.4. A cheaper exact path has to re-run the layers,
+//! not only turn the keys.
 
 use burn::tensor::Tensor;
 use rand::SeedableRng;
