@@ -52,18 +52,13 @@ use crate::tiling::Tiling;
 )]
 pub trait RecomputingAttention: Backend {
     /// `[b, h, n_q, d]` attention output; see the module documentation.
-    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
         v: FloatTensor<Self>,
         scale: f64,
-        query_block: usize,
-        key_chunk: usize,
-        offset: usize,
-        window: Option<usize>,
+        tiling: Tiling,
     ) -> FloatTensor<Self> {
-        let tiling = Tiling { query_block, key_chunk, offset, window };
         forward::<Self>(q, k, v, scale, tiling).0
     }
 }
@@ -112,18 +107,14 @@ impl AttentionKernel for burn::backend::Flex {
 
 #[cfg(feature = "flex")]
 impl RecomputingAttention for burn::backend::Flex {
-    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
         v: FloatTensor<Self>,
         scale: f64,
-        query_block: usize,
-        key_chunk: usize,
-        offset: usize,
-        window: Option<usize>,
+        tiling: Tiling,
     ) -> FloatTensor<Self> {
-        Self::forward_with_lse(q, k, v, scale, Tiling { query_block, key_chunk, offset, window }).0
+        Self::forward_with_lse(q, k, v, scale, tiling).0
     }
 }
 
@@ -214,10 +205,12 @@ pub fn causal_attention(q: Tensor<4>, k: Tensor<4>, v: Tensor<4>, scale: f64, ti
         k.into_dispatch(),
         v.into_dispatch(),
         scale,
-        query_block.max(1),
-        key_chunk.max(1),
-        offset,
-        window.map(|w| w.max(1)),
+        Tiling {
+            query_block: query_block.max(1),
+            key_chunk: key_chunk.max(1),
+            offset,
+            window: window.map(|w| w.max(1)),
+        },
     );
     Tensor::from_dispatch(out)
 }
@@ -263,18 +256,13 @@ impl<B: AttentionKernel> Backward<B, 3> for CausalAttentionBackward {
 }
 
 impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> RecomputingAttention for Autodiff<B, C> {
-    #[allow(clippy::too_many_arguments)]
     fn causal_attention(
         q: FloatTensor<Self>,
         k: FloatTensor<Self>,
         v: FloatTensor<Self>,
         scale: f64,
-        query_block: usize,
-        key_chunk: usize,
-        offset: usize,
-        window: Option<usize>,
+        tiling: Tiling,
     ) -> FloatTensor<Self> {
-        let tiling = Tiling { query_block, key_chunk, offset, window };
         let (q, q_node) = q.into_parts();
         let (k, k_node) = k.into_parts();
         let (v, v_node) = v.into_parts();
@@ -284,9 +272,7 @@ impl<B: RecomputingAttention + AttentionKernel, C: CheckpointStrategy> Recomputi
                 let saved = Saved { q, k, v, out: out.clone(), lse, scale, tiling };
                 prep.finish(saved, out)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(B::causal_attention(q, k, v, scale, query_block, key_chunk, offset, window))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(B::causal_attention(q, k, v, scale, tiling)),
         }
     }
 }

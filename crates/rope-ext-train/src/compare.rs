@@ -456,8 +456,7 @@ pub fn passkey_plot(c: &Comparison) -> String {
             .map(|r| {
                 let mut h = HeatMap::new(r.label(), "tokens", "needle depth")
                     .columns(c.config.lengths.iter().map(usize::to_string))
-                    .range(0.0, 1.0)
-                    .legend(false);
+                    .range(0.0, 1.0);
                 for &d in &c.config.passkey.depths {
                     let row =
                         c.config.lengths.iter().map(|&l| {

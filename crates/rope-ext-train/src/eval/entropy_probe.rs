@@ -215,7 +215,8 @@ impl EntropyCurves {
         t.render()
     }
 
-    /// One panel per method, one line per layer, a shared entropy axis (SVG).
+    /// One panel per method, one line per layer, a shared entropy axis with 5% room above and
+    /// below the data (SVG).
     pub fn svg(&self) -> String {
         let all = self.methods.iter().flat_map(|m| m.mean_entropy_per_layer.iter().flatten().copied());
         let (lo, hi) =
@@ -228,7 +229,8 @@ impl EntropyCurves {
                     .x_scale(Scale::Log2)
                     .with_size(340.0, 280.0);
                 if hi > lo {
-                    p = p.y_range(lo, hi);
+                    let room = 0.05 * (hi - lo);
+                    p = p.y_range(lo - room, hi + room);
                 }
                 for (layer, row) in m.mean_entropy_per_layer.iter().enumerate() {
                     let points = self.lengths.iter().zip(row).map(|(&n, &h)| (n as f64, h));
