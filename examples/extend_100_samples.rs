@@ -93,7 +93,7 @@ fn run(a: Args) -> anyhow::Result<()> {
         }
         Event::Done(r) => {
             if let Some(bar) = progress.take() {
-                bar.println(format!("{}: done in {}", r.method, clock(r.seconds)));
+                bar.println(format!("{}: done in {}", r.label(), clock(r.seconds)));
                 bar.finish()
             }
         }

@@ -32,15 +32,19 @@ pub fn init_logging() {
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
-/// Prints the example's error (with its causes) on stderr and exits with status 1; success exits 0.
+/// Prints the example's error on stderr and exits with status 1; success exits 0. The error's
+/// causes follow it, each unless its text is already there (the library's errors name their
+/// source in their own message).
 pub fn exit(name: &str, result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("{name}: {e:#}");
-            ExitCode::FAILURE
+    let Err(e) = result else { return ExitCode::SUCCESS };
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1).map(ToString::to_string) {
+        if !message.contains(&cause) {
+            message = format!("{message}: {cause}");
         }
     }
+    eprintln!("{name}: {message}");
+    ExitCode::FAILURE
 }
 
 /// Writes `line` to stdout; a closed pipe (`| head`) is the reader's choice, not an error.
@@ -67,8 +71,12 @@ impl Progress {
     pub fn new(prefix: impl Into<String>, total: u64) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = if terminal { ProgressBar::new(total) } else { ProgressBar::hidden() };
-        bar.set_prefix(prefix.into());
-        let plain = (!terminal).then(|| Instant::now() - PLAIN_EVERY);
+        let prefix = prefix.into();
+        if !terminal {
+            eprintln!("{prefix}");
+        }
+        bar.set_prefix(prefix);
+        let plain = (!terminal).then(Instant::now);
         let progress = Progress { bar, plain };
         progress.restyle(total);
         progress
