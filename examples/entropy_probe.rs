@@ -81,7 +81,7 @@ fn measure(model_path: &Path, text_path: &Path, a: &Args) -> anyhow::Result<Entr
     eprintln!("tokenizing {}", text_path.display());
     let text = std::fs::read_to_string(text_path).with_context(|| text_path.display().to_string())?;
     let ids = tokenizer.encode(&text)?;
-    let lengths = if cfg.lengths.is_empty() { 4 } else { cfg.lengths.len() };
+    let lengths = cfg.lengths_for(model.config.rope.config().max_position_embeddings).len();
     let mut progress = Progress::new("measuring attention entropies", (lengths * cfg.methods.len()) as u64);
     let mut done = 0;
     let name = model_path.display().to_string();

@@ -165,8 +165,7 @@ impl RunDisplay {
                 eprintln!("{name}: resuming at step {step} from {}", checkpoint.display())
             }
             RunEvent::Training { step, total_steps } => {
-                eprintln!("{name}: training, step {step} of {total_steps} done");
-                self.bar = Some(Progress::new(name, total_steps).starting_at(step));
+                self.bar = Some(Progress::new(format!("{name}: training"), total_steps).starting_at(step));
             }
             RunEvent::Step(m) => {
                 if let Some(bar) = self.bar.as_mut() {

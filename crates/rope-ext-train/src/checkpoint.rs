@@ -124,7 +124,7 @@ fn sync(path: &Path) -> Result<(), TrainError> {
 /// ([`rope_ext_model::files::atomic_write`]).
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), TrainError> {
     let text = serde_json::to_string_pretty(value).map_err(|e| TrainError::Json { path: path.into(), source: e })?;
-    rope_ext_model::files::atomic_write(path, format!("{text}\n").as_bytes()).map_err(|e| TrainError::io(path, e))
+    write_text(path, &format!("{text}\n"))
 }
 
 /// Writes `text` to `path` atomically (a report, a figure).

@@ -38,6 +38,13 @@ pub struct EntropyProbeConfig {
     pub methods: Vec<String>,
 }
 
+impl EntropyProbeConfig {
+    /// The lengths probed on a model of window `l`: the configured ones, or `l, 2l, 4l, 8l`.
+    pub fn lengths_for(&self, l: usize) -> Vec<usize> {
+        if self.lengths.is_empty() { vec![l, 2 * l, 4 * l, 8 * l] } else { self.lengths.clone() }
+    }
+}
+
 impl Default for EntropyProbeConfig {
     fn default() -> Self {
         EntropyProbeConfig { lengths: Vec::new(), methods: DEFAULT_METHODS.map(String::from).to_vec() }
@@ -108,7 +115,7 @@ pub fn measure(
     }
     let base = model.config.rope.config().clone();
     let l = base.max_position_embeddings;
-    let lengths = if cfg.lengths.is_empty() { vec![l, 2 * l, 4 * l, 8 * l] } else { cfg.lengths.clone() };
+    let lengths = cfg.lengths_for(l);
     if let Some(&n) = lengths.iter().find(|&&n| n < 2) {
         return Err(TrainError::config("lengths", format!("every length must be at least 2, got {n}")));
     }
